@@ -1,0 +1,37 @@
+# llmtrace — PGXS build. `make && make install` against the pg_config on PATH
+# (or `make PG_CONFIG=/path/to/pg_config`).
+EXTENSION   = llmtrace
+EXTVERSION  = 0.1.0
+MODULE_big  = llmtrace
+DATA_built  = llmtrace--$(EXTVERSION).sql
+PGFILEDESC  = "llmtrace - LLM trace processing inside PostgreSQL"
+
+CORE_SRCS  = $(wildcard src/core/*.cpp)
+PG_SRCS    = $(wildcard src/pg/*.cpp)
+ENTRY_SRCS = $(wildcard src/entry/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o) $(ENTRY_SRCS:.cpp=.o)
+
+REGRESS = $(basename $(notdir $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=llmtrace --encoding=UTF8 --no-locale
+ISOLATION = $(basename $(notdir $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --load-extension=llmtrace --encoding=UTF8 --no-locale
+
+PG_CONFIG ?= pg_config
+# The C++ core is not compiled to LLVM bitcode for JIT inlining.
+override with_llvm = no
+
+PG_CPPFLAGS = -Isrc -DSIMDJSON_THREADS_ENABLED=1
+PG_CXXFLAGS = -std=c++17 -fexceptions -Wno-register -Werror -Wextra -Wno-unused-parameter \
+              -Wno-missing-field-initializers -Wno-cast-function-type -fvisibility=hidden
+SHLIB_LINK  = -lsimdjson -lstdc++
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+override CXXFLAGS += $(PG_CXXFLAGS)
+
+# The install script is the schema plus the seeded price list (data/model_prices.csv).
+llmtrace--$(EXTVERSION).sql: src/sql/llmtrace.sql data/model_prices.csv
+	sed -e '/^-- @MODEL_PRICES_CSV@$$/{r data/model_prices.csv' -e 'd}' src/sql/llmtrace.sql > $@
+
+$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)

@@ -1,0 +1,358 @@
+// The single-span formats: native, Braintrust span events, Vercel drain records.
+#include "core/normalizer.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
+
+namespace llmtrace::core::detail {
+
+namespace {
+
+using Keys = std::initializer_list<std::string_view>;
+
+bool in(Keys keys, std::string_view k) {
+    return std::find(keys.begin(), keys.end(), k) != keys.end();
+}
+
+std::optional<element> get(object o, std::string_view key) {
+    element v;
+    if (o[key].get(v) || v.is_null()) return std::nullopt;
+    return v;
+}
+
+std::optional<element> first_of(object o, Keys keys) {
+    for (auto k : keys)
+        if (auto v = get(o, k)) return v;
+    return std::nullopt;
+}
+
+Str first_text(Normalizer& n, object o, Keys keys) {
+    for (auto k : keys)
+        if (auto v = get(o, k)) return text_of(n, *v, k);
+    return Str();
+}
+
+std::optional<int64_t> first_tokens(object o, Keys keys, std::string_view prefix) {
+    for (auto k : keys)
+        if (auto v = get(o, k)) return token_count(*v, std::string(prefix) + std::string(k));
+    return std::nullopt;
+}
+
+object object_of(element v, std::string_view field) {
+    object o;
+    if (v.get_object().get(o)) fail(sqlstate::kInvalidParameter, std::string(field) + " must be an object");
+    return o;
+}
+
+Str required_id(Normalizer& n, object o, std::string_view key) {
+    Str id = text_field(n, o, key);
+    if (!present(id) || id.empty())
+        fail(sqlstate::kNullNotAllowed, std::string(key) + " is missing");
+    if (id.size() > 256) fail(sqlstate::kInvalidParameter, std::string(key) + " is longer than 256 characters");
+    return id;
+}
+
+Str nonempty(Str s) { return present(s) && s.empty() ? Str() : s; }
+
+// Copies every member of `o` whose key is not in `mapped` into the attributes.
+void copy_unmapped(Normalizer& n, Span& s, object o, Keys mapped) {
+    for (auto kv : o) {
+        if (in(mapped, kv.key)) continue;
+        s.attributes.key(kv.key);
+        tape_element(n, s.attributes, kv.value, kv.key);
+    }
+}
+
+// Copies the unmapped members of a nested object as attributes[name] = {...}.
+void copy_unmapped_nested(Normalizer& n, Span& s, std::string_view name, object o, Keys mapped) {
+    bool open = false;
+    for (auto kv : o) {
+        if (in(mapped, kv.key)) continue;
+        if (!open) {
+            s.attributes.key(name);
+            s.attributes.begin_object();
+            open = true;
+        }
+        s.attributes.key(kv.key);
+        tape_element(n, s.attributes, kv.value, kv.key);
+    }
+    if (open) s.attributes.end_object();
+}
+
+SpanStatus status_from_text(Str st) {
+    std::string v(st);
+    for (char& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (v == "ok" || v == "success" || v == "succeeded" || v == "status_code_ok") return SpanStatus::Ok;
+    if (v == "error" || v == "failed" || v == "failure" || v == "status_code_error")
+        return SpanStatus::Error;
+    if (v == "unset" || v.empty() || v == "status_code_unset") return SpanStatus::Unset;
+    fail(sqlstate::kInvalidParameter,
+         "status must be 'ok', 'error' or 'unset', got \"" + std::string(st.substr(0, 40)) + "\"");
+}
+
+// `error` as sent: a message string, an object with a message, or a boolean.
+// Returns true when it marks the span as failed; an object is kept in attributes.
+bool read_error(Normalizer& n, Span& s, element e) {
+    switch (e.type()) {
+    case simdjson::dom::element_type::NULL_VALUE:
+        return false;
+    case simdjson::dom::element_type::BOOL:
+        return bool(e);
+    case simdjson::dom::element_type::STRING:
+        s.error_message = text_of(n, e, "error");
+        return true;
+    case simdjson::dom::element_type::OBJECT: {
+        object eo(e);
+        s.error_message = first_text(n, eo, {"message", "error", "type", "name", "code"});
+        s.attributes.key("error");
+        tape_element(n, s.attributes, e, "error");
+        return true;
+    }
+    default:
+        s.error_message = n.arena().copy(element_to_json(e));
+        if (n.may_contain_nul()) check_tree(e, "error");
+        return true;
+    }
+}
+
+// Token counts of a flat object with one of several key spellings.
+void read_flat_tokens(object t, Tokens& tok, std::string_view prefix) {
+    tok.input = first_tokens(t, {"input", "prompt", "inputTokens", "promptTokens", "input_tokens",
+                                 "prompt_tokens"}, prefix);
+    tok.output = first_tokens(t, {"output", "completion", "outputTokens", "completionTokens",
+                                  "output_tokens", "completion_tokens"}, prefix);
+    tok.cached_input = first_tokens(t, {"cached", "cachedInput", "cachedInputTokens",
+                                        "cached_input_tokens", "cacheRead", "cache_read"}, prefix);
+    tok.cache_write = first_tokens(t, {"cacheWrite", "cache_write", "cacheWriteTokens",
+                                       "cache_write_tokens", "cacheCreation"}, prefix);
+    tok.reasoning = first_tokens(t, {"reasoning", "reasoningTokens", "reasoning_tokens"}, prefix);
+    tok.total = first_tokens(t, {"total", "totalTokens", "total_tokens"}, prefix);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// native: llmtrace's own flat record
+// ---------------------------------------------------------------------------
+void read_native(Normalizer& n, object o, Span& s) {
+    s.trace_id = required_id(n, o, "trace_id");
+    s.span_id = required_id(n, o, "span_id");
+    s.parent_span_id = nonempty(text_field(n, o, "parent_span_id"));
+    s.name = text_field(n, o, "name");
+    s.kind = text_field(n, o, "kind");
+    s.operation = text_field(n, o, "operation");
+    std::optional<int64_t> start, end;
+    std::optional<double> dur;
+    if (auto v = get(o, "start_time")) start = timestamp_of(*v, "start_time");
+    if (auto v = get(o, "end_time")) end = timestamp_of(*v, "end_time");
+    if (auto v = get(o, "duration_ms")) dur = amount_of(*v, "duration_ms");
+    finish_times(s, start, end, dur);
+
+    if (Str st = text_field(n, o, "status"); present(st)) s.status = status_from_text(st);
+    if (auto e = get(o, "error"); e && read_error(n, s, *e)) s.status = SpanStatus::Error;
+
+    s.service = text_field(n, o, "service");
+    s.project = text_field(n, o, "project");
+    s.environment = text_field(n, o, "environment");
+    s.endpoint = text_field(n, o, "endpoint");
+    s.feature = text_field(n, o, "feature");
+    s.user_id = text_field(n, o, "user_id");
+    s.session_id = text_field(n, o, "session_id");
+    s.provider = normalized_provider(n, text_field(n, o, "provider"));
+    s.model = text_field(n, o, "model");
+    if (auto u = get(o, "usage")) read_usage_object(object_of(*u, "usage"), s.provider, s.tokens);
+    if (auto c = get(o, "cost_usd")) s.reported_cost = amount_of(*c, "cost_usd");
+    if (auto v = get(o, "input")) set_content(n, s.input, *v, "input");
+    if (auto v = get(o, "output")) set_content(n, s.output, *v, "output");
+    finish_tokens(s.tokens);
+    // `usage` is kept whole in attributes: only some of its fields map to columns.
+    copy_unmapped(n, s, o,
+                  {"trace_id", "span_id", "parent_span_id", "name", "kind", "operation",
+                   "start_time", "end_time", "duration_ms", "status", "error", "service",
+                   "project", "environment", "endpoint", "feature", "user_id", "session_id",
+                   "provider", "model", "cost_usd", "input", "output"});
+}
+
+// ---------------------------------------------------------------------------
+// Braintrust span log event. metrics.prompt_tokens includes cached tokens
+// (prompt_cached_tokens) and cache writes (prompt_cache_creation_tokens).
+// ---------------------------------------------------------------------------
+void read_braintrust(Normalizer& n, object o, Span& s) {
+    s.span_id = required_id(n, o, "span_id");
+    s.trace_id = nonempty(text_field(n, o, "root_span_id"));
+    if (!present(s.trace_id)) s.trace_id = s.span_id;
+    bool keep_parents = false;
+    if (auto p = get(o, "span_parents")) {
+        simdjson::dom::array arr;
+        if (p->get_array().get(arr)) fail(sqlstate::kInvalidParameter, "span_parents must be an array");
+        if (arr.size() > 0) s.parent_span_id = nonempty(text_of(n, arr.at(0).value(), "span_parents[0]"));
+        keep_parents = arr.size() > 1;
+    }
+    if (auto sa = get(o, "span_attributes")) {
+        object a = object_of(*sa, "span_attributes");
+        s.name = text_field(n, a, "name");
+        s.kind = text_field(n, a, "type");
+        if (present(s.kind)) s.operation = operation_from_kind(s.kind);
+        copy_unmapped_nested(n, s, "span_attributes", a, {"name", "type"});
+    }
+    std::optional<int64_t> start, end;
+    if (auto m = get(o, "metrics")) {
+        object mo = object_of(*m, "metrics");
+        if (auto v = get(mo, "start")) start = timestamp_of(*v, "metrics.start");
+        if (auto v = get(mo, "end")) end = timestamp_of(*v, "metrics.end");
+        Tokens& t = s.tokens;
+        t.input = token_field(mo, "prompt_tokens", "metrics.");
+        t.output = token_field(mo, "completion_tokens", "metrics.");
+        t.total = token_field(mo, "tokens", "metrics.");
+        t.cached_input = token_field(mo, "prompt_cached_tokens", "metrics.");
+        t.cache_write = token_field(mo, "prompt_cache_creation_tokens", "metrics.");
+        t.reasoning = token_field(mo, "completion_reasoning_tokens", "metrics.");
+        if (auto c = first_of(mo, {"cost", "estimated_cost"})) s.reported_cost = amount_of(*c, "metrics.cost");
+        copy_unmapped_nested(n, s, "metrics", mo,
+                             {"start", "end", "prompt_tokens", "completion_tokens", "tokens",
+                              "prompt_cached_tokens", "prompt_cache_creation_tokens",
+                              "completion_reasoning_tokens", "cost", "estimated_cost"});
+    }
+    if (!start)
+        if (auto c = get(o, "created")) start = timestamp_of(*c, "created");
+    finish_times(s, start, end, std::nullopt);
+
+    if (auto md = get(o, "metadata")) {
+        object mo = object_of(*md, "metadata");
+        s.model = text_field(n, mo, "model");
+        s.provider = normalized_provider(n, text_field(n, mo, "provider"));
+        s.user_id = first_text(n, mo, {"user_id", "userId", "user"});
+        s.session_id = first_text(n, mo, {"session_id", "sessionId"});
+        s.environment = text_field(n, mo, "environment");
+        s.project = text_field(n, mo, "project");
+        s.feature = text_field(n, mo, "feature");
+        s.endpoint = text_field(n, mo, "endpoint");
+        s.service = text_field(n, mo, "service");
+        copy_unmapped_nested(n, s, "metadata", mo,
+                             {"model", "provider", "user_id", "userId", "user", "session_id",
+                              "sessionId", "environment", "project", "feature", "endpoint",
+                              "service"});
+    }
+    if (!present(s.project)) s.project = text_field(n, o, "project_id");
+    s.status = SpanStatus::Ok;
+    if (auto e = get(o, "error"); e && read_error(n, s, *e)) s.status = SpanStatus::Error;
+    if (auto v = get(o, "input")) set_content(n, s.input, *v, "input");
+    if (auto v = get(o, "output")) set_content(n, s.output, *v, "output");
+    finish_tokens(s.tokens);
+    if (keep_parents) {
+        s.attributes.key("span_parents");
+        tape_element(n, s.attributes, *get(o, "span_parents"), "span_parents");
+    }
+    copy_unmapped(n, s, o,
+                  {"span_id", "root_span_id", "span_parents", "span_attributes", "metrics",
+                   "metadata", "error", "input", "output", "created"});
+}
+
+// ---------------------------------------------------------------------------
+// Vercel drain record. metadata.tokens.input includes cached input tokens
+// (AI Gateway semantics); timestamp is when the request started.
+// ---------------------------------------------------------------------------
+void read_vercel(Normalizer& n, object o, Span& s) {
+    s.span_id = required_id(n, o, "id");
+    s.trace_id = nonempty(first_text(n, o, {"traceId", "trace_id", "requestId", "request_id"}));
+    std::optional<object> md;
+    if (auto m = get(o, "metadata")) md = object_of(*m, "metadata");
+    if (!present(s.trace_id) && md)
+        s.trace_id = nonempty(first_text(n, *md, {"traceId", "trace_id", "requestId"}));
+    if (!present(s.trace_id)) s.trace_id = s.span_id;
+    s.parent_span_id = nonempty(first_text(n, o, {"parentId", "parent_span_id", "parentSpanId"}));
+
+    std::optional<int64_t> start;
+    std::optional<double> dur;
+    if (auto v = get(o, "timestamp")) start = timestamp_of(*v, "timestamp");
+    if (auto v = get(o, "duration")) dur = amount_of(*v, "duration");
+    finish_times(s, start, std::nullopt, dur);
+
+    if (auto st = get(o, "status")) {
+        if (st->type() == simdjson::dom::element_type::STRING) {
+            std::string_view sv(*st);
+            bool digits = !sv.empty() && std::all_of(sv.begin(), sv.end(), [](char c) {
+                return c >= '0' && c <= '9';
+            });
+            if (digits) {
+                int code = std::stoi(std::string(sv.substr(0, 4)));
+                s.status = code >= 400 ? SpanStatus::Error : SpanStatus::Ok;
+                if (code >= 400) s.error_message = n.arena().copy("HTTP " + std::string(sv));
+            } else {
+                s.status = status_from_text(text_of(n, *st, "status"));
+            }
+        } else {
+            int64_t code = token_count(*st, "status");
+            s.status = code >= 400 ? SpanStatus::Error : SpanStatus::Ok;
+            if (code >= 400) s.error_message = n.arena().copy("HTTP " + std::to_string(code));
+        }
+    }
+    if (auto e = get(o, "error"); e && read_error(n, s, *e)) s.status = SpanStatus::Error;
+
+    bool keep_url = false;
+    if (Str url = text_field(n, o, "url"); present(url)) {
+        std::string_view path = url;
+        size_t scheme = path.find("://");
+        if (scheme != std::string_view::npos) {
+            size_t slash = path.find('/', scheme + 3);
+            path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+        }
+        size_t q = path.find_first_of("?#");
+        if (q != std::string_view::npos) path = path.substr(0, q);
+        s.endpoint = path;
+        keep_url = path.size() != url.size();
+    }
+    Str method = text_field(n, o, "method");
+    s.project = first_text(n, o, {"projectId", "project"});
+    s.environment = first_text(n, o, {"environment", "target"});
+    s.service = first_text(n, o, {"service", "projectName"});
+
+    if (md) {
+        object mo = *md;
+        s.model = text_field(n, mo, "model");
+        s.provider = normalized_provider(n, text_field(n, mo, "provider"));
+        if (auto t = get(mo, "tokens")) read_flat_tokens(object_of(*t, "metadata.tokens"), s.tokens, "metadata.tokens.");
+        if (auto c = first_of(mo, {"cost_usd", "cost"})) s.reported_cost = amount_of(*c, "metadata.cost");
+        s.user_id = first_text(n, mo, {"user_id", "userId"});
+        s.session_id = first_text(n, mo, {"session_id", "sessionId"});
+        if (Str v = text_field(n, mo, "environment"); present(v)) s.environment = v;
+        if (Str v = text_field(n, mo, "project"); present(v)) s.project = v;
+        if (Str v = text_field(n, mo, "endpoint"); present(v)) s.endpoint = v;
+        s.feature = text_field(n, mo, "feature");
+        s.name = text_field(n, mo, "name");
+        s.operation = text_field(n, mo, "operation");
+        if (auto v = first_of(mo, {"input", "prompt", "messages"})) set_content(n, s.input, *v, "metadata.input");
+        if (auto v = first_of(mo, {"output", "response", "completion", "text"}))
+            set_content(n, s.output, *v, "metadata.output");
+        copy_unmapped_nested(n, s, "metadata", mo,
+                             {"model", "provider", "tokens", "cost_usd", "cost", "user_id", "userId",
+                              "session_id", "sessionId", "environment", "project", "endpoint",
+                              "feature", "name", "operation", "input", "prompt", "messages",
+                              "output", "response", "completion", "text", "traceId", "trace_id",
+                              "requestId"});
+        if (auto t = get(mo, "tokens")) {
+            // tokens is kept whole, like native usage: not every key maps to a column.
+            s.attributes.key("tokens");
+            tape_element(n, s.attributes, *t, "metadata.tokens");
+        }
+    }
+    if (!present(s.name) && present(s.endpoint)) {
+        std::string nm = present(method) ? std::string(method) + " " + std::string(s.endpoint)
+                                         : std::string(s.endpoint);
+        s.name = n.arena().copy(nm);
+    }
+    if (!present(s.operation) && present(s.model)) s.operation = "chat";
+    finish_tokens(s.tokens);
+    if (keep_url) {
+        s.attributes.key("url");
+        tape_element(n, s.attributes, *get(o, "url"), "url");
+    }
+    copy_unmapped(n, s, o,
+                  {"id", "traceId", "trace_id", "requestId", "request_id", "parentId",
+                   "parent_span_id", "parentSpanId", "timestamp", "duration", "status", "error",
+                   "url", "projectId", "project", "environment", "target", "service",
+                   "projectName", "metadata"});
+}
+
+}  // namespace llmtrace::core::detail

@@ -1,0 +1,656 @@
+// The payload driver (parse, detect the format, collect spans and failures) and
+// the helpers shared by the format readers.
+#include "core/normalizer.hpp"
+
+#include "core/cost.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace llmtrace::core {
+
+const char* to_string(SourceFormat f) {
+    switch (f) {
+    case SourceFormat::Otlp: return "otlp";
+    case SourceFormat::Braintrust: return "braintrust";
+    case SourceFormat::Vercel: return "vercel";
+    case SourceFormat::Native: return "native";
+    }
+    return "native";
+}
+
+const char* to_string(SpanStatus s) {
+    switch (s) {
+    case SpanStatus::Ok: return "ok";
+    case SpanStatus::Error: return "error";
+    case SpanStatus::Unset: return "unset";
+    }
+    return "unset";
+}
+
+const char* to_string(CostStatus s) {
+    switch (s) {
+    case CostStatus::Priced: return "priced";
+    case CostStatus::Reported: return "reported";
+    case CostStatus::Unpriced: return "unpriced";
+    case CostStatus::NoUsage: return "no_usage";
+    }
+    return "no_usage";
+}
+
+// ---------------------------------------------------------------------------
+// Arena
+// ---------------------------------------------------------------------------
+namespace {
+constexpr size_t kArenaBlock = 64 * 1024;
+}
+
+char* Arena::alloc(size_t n) {
+    if (n > kArenaBlock / 4) {
+        big_.emplace_back(new char[n]);
+        return big_.back().get();
+    }
+    if (blocks_.empty() || used_ + n > cap_) {
+        blocks_.emplace_back(new char[kArenaBlock]);
+        used_ = 0;
+        cap_ = kArenaBlock;
+    }
+    char* p = blocks_.back().get() + used_;
+    used_ += n;
+    return p;
+}
+
+std::string_view Arena::copy(std::string_view s) {
+    if (s.empty()) return std::string_view("", 0);
+    char* p = alloc(s.size());
+    std::memcpy(p, s.data(), s.size());
+    return std::string_view(p, s.size());
+}
+
+std::string_view Arena::lower_copy(std::string_view s) {
+    if (s.empty()) return std::string_view("", 0);
+    char* p = alloc(s.size());
+    for (size_t i = 0; i < s.size(); ++i) p[i] = char(std::tolower(static_cast<unsigned char>(s[i])));
+    return std::string_view(p, s.size());
+}
+
+void Arena::reset() {
+    if (blocks_.size() > 1) blocks_.erase(blocks_.begin() + 1, blocks_.end());
+    used_ = 0;
+    cap_ = blocks_.empty() ? 0 : kArenaBlock;
+    big_.clear();
+}
+
+// ---------------------------------------------------------------------------
+// Normalizer
+// ---------------------------------------------------------------------------
+namespace {
+
+constexpr size_t kKeepCapacity = 16 * 1024 * 1024;
+
+bool contains_nul_escape(std::string_view s) {
+    return s.find("\\u0000") != std::string_view::npos;
+}
+
+// Error text for a payload simdjson rejected. nlohmann's SAX parser re-reads it
+// (without building a tree, so any depth is safe) to name the byte offset.
+std::string describe_parse_error(std::string_view payload, simdjson::error_code code) {
+    struct NullSax : nlohmann::json_sax<nlohmann::json> {
+        std::string error;
+        bool null() override { return true; }
+        bool boolean(bool) override { return true; }
+        bool number_integer(number_integer_t) override { return true; }
+        bool number_unsigned(number_unsigned_t) override { return true; }
+        bool number_float(number_float_t, const string_t&) override { return true; }
+        bool string(string_t&) override { return true; }
+        bool binary(binary_t&) override { return true; }
+        bool start_object(std::size_t) override { return true; }
+        bool key(string_t&) override { return true; }
+        bool end_object() override { return true; }
+        bool start_array(std::size_t) override { return true; }
+        bool end_array() override { return true; }
+        bool parse_error(std::size_t, const std::string&,
+                         const nlohmann::detail::exception& ex) override {
+            error = ex.what();
+            return false;
+        }
+    };
+    switch (code) {
+    case simdjson::DEPTH_ERROR:
+        return "JSON nesting is deeper than " + std::to_string(kMaxDepth) + " levels";
+    case simdjson::NUMBER_ERROR:
+        return "a JSON number is out of range (numbers must fit a 64-bit integer or a finite "
+               "double)";
+    case simdjson::UTF8_ERROR:
+        return "the payload is not valid UTF-8";
+    case simdjson::EMPTY:
+        return "the payload is empty";
+    default:
+        break;
+    }
+    NullSax sax;
+    bool ok = false;
+    try {
+        ok = nlohmann::json::sax_parse(payload.begin(), payload.end(), &sax);
+    } catch (const std::exception& e) {
+        sax.error = e.what();
+    }
+    if (!ok && !sax.error.empty()) {
+        // "[json.exception.parse_error.101] parse error at line 1, column 7: ..." -> drop the tag
+        std::string m = sax.error;
+        size_t p = m.find("] ");
+        if (p != std::string::npos) m = m.substr(p + 2);
+        return "invalid JSON: " + m;
+    }
+    if (code == simdjson::STRING_ERROR)
+        return "invalid JSON string: a bad escape or a lone UTF-16 surrogate (\\ud800-\\udfff)";
+    return std::string("invalid JSON: ") + simdjson::error_message(code);
+}
+
+const char* sqlstate_for(simdjson::error_code code) {
+    switch (code) {
+    case simdjson::NUMBER_ERROR:
+        return sqlstate::kOutOfRange;
+    case simdjson::UTF8_ERROR:
+        return "22021";  // character_not_in_repertoire
+    default:
+        return sqlstate::kInvalidText;
+    }
+}
+
+}  // namespace
+
+namespace {
+void allocate(simdjson::dom::parser& p, size_t capacity) {
+    if (p.allocate(capacity, kMaxDepth) != simdjson::SUCCESS) throw std::bad_alloc();
+}
+}  // namespace
+
+Normalizer::Normalizer() {
+    allocate(parser_, 64 * 1024);
+    allocate(nested_parser_, 16 * 1024);
+}
+
+std::optional<simdjson::dom::element> Normalizer::parse_nested(std::string_view text) {
+    size_t i = 0;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i == text.size() || (text[i] != '{' && text[i] != '[')) return std::nullopt;
+    if (nested_used_ == nested_docs_.size()) nested_docs_.emplace_back();
+    simdjson::dom::document& doc = nested_docs_[nested_used_];
+    simdjson::dom::element e;
+    if (nested_parser_.parse_into_document(doc, text.data(), text.size(), true).get(e))
+        return std::nullopt;
+    ++nested_used_;
+    if (contains_nul_escape(text)) may_contain_nul_ = true;
+    return e;
+}
+
+void Normalizer::fail_payload(std::string_view payload, const char* state, std::string msg,
+                              Result& out) {
+    (void)payload;
+    out.payload_failed = true;
+    out.failures.push_back(Failure{state, std::move(msg), std::string(), std::string(), nullptr});
+}
+
+void Normalizer::normalize(std::string_view payload, Result& out) {
+    out.clear();
+    arena_.reset();
+    nested_used_ = 0;
+    if (nested_docs_.size() > 64) nested_docs_.resize(64);
+    if (parser_.capacity() > kKeepCapacity && payload.size() < kKeepCapacity) {
+        parser_ = simdjson::dom::parser();
+        allocate(parser_, 64 * 1024);
+    }
+    may_contain_nul_ = contains_nul_escape(payload);
+
+    simdjson::dom::element root;
+    auto code = parser_.parse(payload.data(), payload.size(), true).get(root);
+    if (code) {
+        fail_payload(payload, sqlstate_for(code), describe_parse_error(payload, code), out);
+        return;
+    }
+    if (root.type() == simdjson::dom::element_type::ARRAY) {
+        size_t i = 0;
+        for (auto item : simdjson::dom::array(root)) {
+            std::string loc = "[" + std::to_string(i++) + "]";
+            if (item.type() == simdjson::dom::element_type::ARRAY) {
+                out.failures.push_back(Failure{sqlstate::kInvalidParameter,
+                                               "a nested array is not a span payload", loc,
+                                               element_to_json(item), nullptr});
+                continue;
+            }
+            normalize_value(item, loc, out);
+        }
+        return;
+    }
+    normalize_value(root, std::string(), out);
+    if (out.spans.empty() && out.failures.size() == 1 && out.failures[0].location.empty()) {
+        // A single-span payload that failed: the payload itself is the bad input.
+        out.payload_failed = true;
+        out.failures[0].json.clear();
+    }
+}
+
+void Normalizer::normalize_value(simdjson::dom::element v, const std::string& loc, Result& out) {
+    try {
+        normalize_one(v, loc, out);
+    } catch (const InputError& e) {
+        out.failures.push_back(Failure{e.sqlstate(), e.what(), loc, element_to_json(v), nullptr});
+    }
+}
+
+void Normalizer::normalize_one(simdjson::dom::element v, const std::string& loc, Result& out) {
+    using namespace detail;
+    object o;
+    if (v.get_object().get(o))
+        fail(sqlstate::kInvalidParameter,
+             "a payload must be a JSON object or an array of objects");
+    if (o["resourceSpans"].error() == simdjson::SUCCESS ||
+        o["instrumentationLibrarySpans"].error() == simdjson::SUCCESS) {
+        read_otlp(*this, o, loc, out);
+        return;
+    }
+    const bool has_span_id = o["span_id"].error() == simdjson::SUCCESS;
+    const bool has_trace_id = o["trace_id"].error() == simdjson::SUCCESS;
+    SourceFormat f;
+    if (has_span_id && (o["root_span_id"].error() == simdjson::SUCCESS ||
+                        o["span_parents"].error() == simdjson::SUCCESS ||
+                        o["span_attributes"].error() == simdjson::SUCCESS))
+        f = SourceFormat::Braintrust;
+    else if (has_trace_id || has_span_id)
+        f = SourceFormat::Native;
+    else if (o["id"].error() == simdjson::SUCCESS && o["timestamp"].error() == simdjson::SUCCESS)
+        f = SourceFormat::Vercel;
+    else
+        fail(sqlstate::kInvalidParameter,
+             "unrecognized payload format: expected OTLP (resourceSpans), Braintrust "
+             "(span_id, root_span_id), Vercel (id, timestamp) or native (trace_id, span_id)");
+
+    Span s;
+    s.format = f;
+    s.attributes.begin_object();
+    try {
+        switch (f) {
+        case SourceFormat::Braintrust: read_braintrust(*this, o, s); break;
+        case SourceFormat::Vercel: read_vercel(*this, o, s); break;
+        default: read_native(*this, o, s); break;
+        }
+    } catch (const InputError& e) {
+        out.failures.push_back(
+            Failure{e.sqlstate(), e.what(), loc, element_to_json(v), to_string(f)});
+        return;
+    }
+    s.attributes.end_object();
+    out.spans.push_back(std::move(s));
+}
+
+// ---------------------------------------------------------------------------
+// Helpers shared by the readers
+// ---------------------------------------------------------------------------
+namespace detail {
+
+void fail(const char* state, const std::string& msg) { throw InputError(state, msg); }
+
+namespace {
+
+void check_nul(std::string_view s, std::string_view field) {
+    if (std::memchr(s.data(), '\0', s.size()))
+        fail(sqlstate::kUntranslatable,
+             std::string(field) + " contains \\u0000, which PostgreSQL text cannot store");
+}
+
+std::string type_name(element v) {
+    switch (v.type()) {
+    case simdjson::dom::element_type::ARRAY: return "an array";
+    case simdjson::dom::element_type::OBJECT: return "an object";
+    case simdjson::dom::element_type::STRING: return "a string";
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE: return "a number";
+    case simdjson::dom::element_type::BOOL: return "a boolean";
+    case simdjson::dom::element_type::NULL_VALUE: return "null";
+    }
+    return "a value";
+}
+
+}  // namespace
+
+Str text_of(Normalizer& n, element v, std::string_view field) {
+    switch (v.type()) {
+    case simdjson::dom::element_type::NULL_VALUE:
+        return Str();
+    case simdjson::dom::element_type::STRING: {
+        std::string_view s(v);
+        if (n.may_contain_nul()) check_nul(s, field);
+        return s;
+    }
+    case simdjson::dom::element_type::INT64:
+        return n.arena().copy(std::to_string(int64_t(v)));
+    case simdjson::dom::element_type::UINT64:
+        return n.arena().copy(std::to_string(uint64_t(v)));
+    case simdjson::dom::element_type::DOUBLE:
+        return n.arena().copy(double_to_text(double(v)));
+    case simdjson::dom::element_type::BOOL:
+        return bool(v) ? Str("true") : Str("false");
+    default:
+        fail(sqlstate::kInvalidParameter,
+             std::string(field) + " must be a string, got " + type_name(v));
+    }
+}
+
+Str text_field(Normalizer& n, object o, std::string_view key) {
+    element v;
+    if (o[key].get(v)) return Str();
+    return text_of(n, v, key);
+}
+
+int64_t token_count(element v, std::string_view field) {
+    auto bad = [&](const char* state, const std::string& what) {
+        fail(state, std::string(field) + " must be a non-negative integer token count, got " + what);
+    };
+    switch (v.type()) {
+    case simdjson::dom::element_type::INT64: {
+        int64_t x = int64_t(v);
+        if (x < 0) bad(sqlstate::kInvalidParameter, std::to_string(x));
+        if (x > kMaxTokens) bad(sqlstate::kOutOfRange, std::to_string(x));
+        return x;
+    }
+    case simdjson::dom::element_type::UINT64:
+        bad(sqlstate::kOutOfRange, std::to_string(uint64_t(v)));
+        break;
+    case simdjson::dom::element_type::DOUBLE: {
+        double d = double(v);
+        if (d < 0) bad(sqlstate::kInvalidParameter, double_to_text(d));
+        if (d > double(kMaxTokens)) bad(sqlstate::kOutOfRange, double_to_text(d));
+        if (d != std::floor(d)) bad(sqlstate::kInvalidParameter, double_to_text(d));
+        return int64_t(d);
+    }
+    case simdjson::dom::element_type::STRING: {
+        std::string_view s(v);
+        if (s.empty() || s.size() > 19 ||
+            !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            std::string shown(s.substr(0, 40));
+            if (!s.empty() && s[0] == '-')
+                bad(sqlstate::kInvalidParameter, "\"" + shown + "\"");
+            bad(s.size() > 19 && std::all_of(s.begin(), s.end(),
+                                              [](char c) { return c >= '0' && c <= '9'; })
+                    ? sqlstate::kOutOfRange
+                    : sqlstate::kInvalidParameter,
+                "\"" + shown + "\"");
+        }
+        int64_t x = std::stoll(std::string(s));
+        if (x > kMaxTokens) bad(sqlstate::kOutOfRange, std::string(s));
+        return x;
+    }
+    default:
+        bad(sqlstate::kInvalidParameter, type_name(v));
+    }
+    return 0;
+}
+
+std::optional<int64_t> token_field(object o, std::string_view key, std::string_view prefix) {
+    element v;
+    if (o[key].get(v) || v.is_null()) return std::nullopt;
+    return token_count(v, std::string(prefix) + std::string(key));
+}
+
+double amount_of(element v, std::string_view field) {
+    double d = 0;
+    switch (v.type()) {
+    case simdjson::dom::element_type::INT64: d = double(int64_t(v)); break;
+    case simdjson::dom::element_type::UINT64: d = double(uint64_t(v)); break;
+    case simdjson::dom::element_type::DOUBLE: d = double(v); break;
+    case simdjson::dom::element_type::STRING: {
+        std::string s{std::string_view(v)};
+        char* end = nullptr;
+        d = std::strtod(s.c_str(), &end);
+        if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(d))
+            fail(sqlstate::kInvalidParameter,
+                 std::string(field) + " must be a number, got \"" + s.substr(0, 40) + "\"");
+        break;
+    }
+    default:
+        fail(sqlstate::kInvalidParameter, std::string(field) + " must be a number, got " + type_name(v));
+    }
+    if (d < 0)
+        fail(sqlstate::kInvalidParameter,
+             std::string(field) + " must not be negative, got " + double_to_text(d));
+    if (d > 1e12) fail(sqlstate::kOutOfRange, std::string(field) + " is out of range");
+    return d;
+}
+
+void check_tree(element v, std::string_view field) {
+    switch (v.type()) {
+    case simdjson::dom::element_type::STRING:
+        check_nul(std::string_view(v), field);
+        break;
+    case simdjson::dom::element_type::ARRAY:
+        for (auto c : simdjson::dom::array(v)) check_tree(c, field);
+        break;
+    case simdjson::dom::element_type::OBJECT:
+        for (auto kv : simdjson::dom::object(v)) {
+            check_nul(kv.key, field);
+            check_tree(kv.value, field);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void tape_element(Normalizer& n, JsonTape& t, element v, std::string_view field) {
+    if (n.may_contain_nul()) check_tree(v, field);
+    t.element(v);
+}
+
+void set_content(Normalizer& n, JsonTape& t, element v, std::string_view field) {
+    if (n.content_mode() == ContentMode::None || v.is_null()) return;
+    t.clear();
+    if (v.type() == simdjson::dom::element_type::STRING) {
+        // JSON carried in a string (OTLP attributes, AI SDK prompts) is stored as JSON.
+        std::string_view s(v);
+        if (auto nested = n.parse_nested(s)) {
+            tape_element(n, t, *nested, field);
+            return;
+        }
+    }
+    tape_element(n, t, v, field);
+}
+
+namespace {
+
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = unsigned(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + int64_t(doe) - 719468;
+}
+
+// Latest accepted instant: 9999-12-31T23:59:59Z; earliest 0001-01-01.
+constexpr int64_t kMaxUs = 253402300799LL * 1000000LL;
+constexpr int64_t kMinUs = -62135596800LL * 1000000LL;
+
+}  // namespace
+
+int64_t parse_iso8601(std::string_view s, std::string_view field) {
+    auto bad = [&]() {
+        fail(sqlstate::kInvalidDatetime,
+             std::string(field) + " is not an ISO 8601 timestamp: \"" +
+                 std::string(s.substr(0, 40)) + "\"");
+    };
+    size_t i = 0;
+    auto num = [&](size_t digits) -> int64_t {
+        if (i + digits > s.size()) bad();
+        int64_t v = 0;
+        for (size_t k = 0; k < digits; ++k) {
+            char c = s[i + k];
+            if (c < '0' || c > '9') bad();
+            v = v * 10 + (c - '0');
+        }
+        i += digits;
+        return v;
+    };
+    auto expect = [&](char c) {
+        if (i >= s.size() || s[i] != c) bad();
+        ++i;
+    };
+    int64_t year = num(4);
+    expect('-');
+    int64_t mon = num(2);
+    expect('-');
+    int64_t day = num(2);
+    int64_t hh = 0, mi = 0, ss = 0, frac_us = 0, offset_s = 0;
+    if (i < s.size()) {
+        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') bad();
+        ++i;
+        hh = num(2);
+        expect(':');
+        mi = num(2);
+        if (i < s.size() && s[i] == ':') {
+            ++i;
+            ss = num(2);
+        }
+        if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+            ++i;
+            size_t start = i;
+            int64_t scale = 100000;
+            while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+                frac_us += (s[i] - '0') * scale;
+                scale /= 10;
+                ++i;
+            }
+            if (i == start) bad();
+        }
+        if (i < s.size()) {
+            if (s[i] == 'Z' || s[i] == 'z') {
+                ++i;
+            } else if (s[i] == '+' || s[i] == '-') {
+                int sign = s[i] == '-' ? -1 : 1;
+                ++i;
+                int64_t oh = num(2), om = 0;
+                if (i < s.size() && s[i] == ':') ++i;
+                if (i < s.size()) om = num(2);
+                if (oh > 23 || om > 59) bad();
+                offset_s = sign * (oh * 3600 + om * 60);
+            } else {
+                bad();
+            }
+        }
+    }
+    if (i != s.size()) bad();
+    static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year < 1 || mon < 1 || mon > 12 || day < 1 || day > kDays[mon - 1] || hh > 23 || mi > 59 ||
+        ss > 60)
+        bad();
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (mon == 2 && day == 29 && !leap) bad();
+    if (ss == 60) ss = 59;  // leap second: PostgreSQL has none either
+    int64_t secs = days_from_civil(year, unsigned(mon), unsigned(day)) * 86400 + hh * 3600 +
+                   mi * 60 + ss - offset_s;
+    return secs * 1000000 + frac_us;
+}
+
+int64_t timestamp_of(element v, std::string_view field) {
+    double d;
+    switch (v.type()) {
+    case simdjson::dom::element_type::STRING: {
+        std::string_view s(v);
+        bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+            return (c >= '0' && c <= '9') || c == '.';
+        });
+        if (!numeric) return parse_iso8601(s, field);
+        d = std::strtod(std::string(s).c_str(), nullptr);
+        break;
+    }
+    case simdjson::dom::element_type::INT64: {
+        // Integers keep full precision (nanosecond epochs exceed a double's 53 bits).
+        int64_t x = int64_t(v);
+        if (x < 0)
+            fail(sqlstate::kDatetimeOverflow, std::string(field) + " must not be negative");
+        int64_t us = x >= 100000000000000000LL ? x / 1000
+                     : x >= 100000000000000LL  ? x
+                     : x >= 100000000000LL     ? x * 1000
+                                               : x * 1000000;
+        if (us > kMaxUs) fail(sqlstate::kDatetimeOverflow, std::string(field) + " is out of range");
+        return us;
+    }
+    case simdjson::dom::element_type::UINT64:
+        d = double(uint64_t(v));
+        break;
+    case simdjson::dom::element_type::DOUBLE:
+        d = double(v);
+        break;
+    default:
+        fail(sqlstate::kInvalidDatetime,
+             std::string(field) + " must be an ISO 8601 string or a Unix epoch number, got " +
+                 type_name(v));
+    }
+    if (!(d >= 0)) fail(sqlstate::kDatetimeOverflow, std::string(field) + " must not be negative");
+    double us = d >= 1e17 ? d / 1000 : d >= 1e14 ? d : d >= 1e11 ? d * 1000 : d * 1e6;
+    if (us > double(kMaxUs)) fail(sqlstate::kDatetimeOverflow, std::string(field) + " is out of range");
+    return int64_t(std::llround(us));
+}
+
+void finish_times(Span& s, std::optional<int64_t> start, std::optional<int64_t> end,
+                  std::optional<double> duration_ms) {
+    if (duration_ms && (!std::isfinite(*duration_ms) || *duration_ms < 0))
+        fail(sqlstate::kInvalidParameter, "duration must not be negative");
+    if (duration_ms && *duration_ms > 1e12) fail(sqlstate::kOutOfRange, "duration is out of range");
+    if (!start && end && duration_ms) start = *end - int64_t(std::llround(*duration_ms * 1000));
+    if (!start) fail(sqlstate::kNullNotAllowed, "the span has no start time");
+    if (*start < kMinUs || *start > kMaxUs)
+        fail(sqlstate::kDatetimeOverflow, "the start time is out of range");
+    s.start_us = *start;
+    if (end) {
+        if (*end < *start) fail(sqlstate::kInvalidParameter, "the end time is before the start time");
+        s.end_us = end;
+        s.duration_ms = double(*end - *start) / 1000.0;
+    } else if (duration_ms) {
+        s.duration_ms = duration_ms;
+        s.end_us = *start + int64_t(std::llround(*duration_ms * 1000));
+    }
+    if (s.end_us && *s.end_us > kMaxUs) fail(sqlstate::kDatetimeOverflow, "the end time is out of range");
+}
+
+Str normalized_provider(Normalizer& n, Str raw) {
+    if (!present(raw)) return raw;
+    return n.arena().copy(normalize_provider(raw));
+}
+
+Str operation_from_kind(std::string_view kind) {
+    std::string k(kind);
+    for (char& c : k) c = char(std::tolower(static_cast<unsigned char>(c)));
+    static const std::pair<const char*, const char*> kMap[] = {
+        {"llm", "chat"},          {"chat", "chat"},
+        {"completion", "text_completion"}, {"embedding", "embeddings"},
+        {"embeddings", "embeddings"},      {"tool", "execute_tool"},
+        {"agent", "invoke_agent"},         {"retriever", "retrieval"},
+        {"reranker", "rerank"},            {"chain", "chain"},
+        {"function", "function"},          {"task", "task"},
+        {"eval", "eval"},                  {"score", "score"},
+        {"guardrail", "guardrail"},        {"evaluator", "eval"}};
+    for (const auto& m : kMap)
+        if (k == m.first) return m.second;
+    return Str();
+}
+
+void finish_tokens(Tokens& t) {
+    if (t.input && *t.input < t.cached_input.value_or(0) + t.cache_write.value_or(0))
+        fail(sqlstate::kInvalidParameter,
+             "cached and cache-write input tokens (" +
+                 std::to_string(t.cached_input.value_or(0) + t.cache_write.value_or(0)) +
+                 ") exceed the input tokens (" + std::to_string(*t.input) + ")");
+    if (t.output && t.reasoning && *t.reasoning > *t.output)
+        fail(sqlstate::kInvalidParameter,
+             "reasoning tokens (" + std::to_string(*t.reasoning) + ") exceed the output tokens (" +
+                 std::to_string(*t.output) + ")");
+    if (!t.total && (t.input || t.output)) t.total = t.input.value_or(0) + t.output.value_or(0);
+}
+
+}  // namespace detail
+}  // namespace llmtrace::core

@@ -1,0 +1,141 @@
+// Payload -> normalized spans: format detection and the four input formats.
+// Pure C++: no PostgreSQL header.
+#pragma once
+
+#include "core/span.hpp"
+
+#include <simdjson.h>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmtrace::core {
+
+// Deepest JSON nesting accepted in a payload (and in JSON carried inside strings).
+inline constexpr size_t kMaxDepth = 512;
+// Token counts above this are rejected as out of range (about 10^15).
+inline constexpr int64_t kMaxTokens = 1000000000000000LL;
+
+enum class ContentMode : uint8_t { Full, Redact, None };
+
+// Bump allocator for strings that spans refer to; reset per payload.
+class Arena {
+public:
+    std::string_view copy(std::string_view s);
+    std::string_view lower_copy(std::string_view s);
+    void reset();
+
+private:
+    char* alloc(size_t n);
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    size_t used_ = 0;
+    size_t cap_ = 0;
+    std::vector<std::unique_ptr<char[]>> big_;
+};
+
+// A span (or a whole payload) that could not be normalized.
+struct Failure {
+    const char* sqlstate;
+    std::string message;   // what was wrong, naming the field
+    std::string location;  // where in the payload, e.g. resourceSpans[0].scopeSpans[0].spans[3]
+    std::string json;      // the bad span as JSON; empty when the whole payload failed
+    const char* format;    // source format, or nullptr when unknown
+};
+
+struct Result {
+    std::vector<Span> spans;
+    std::vector<Failure> failures;
+    bool payload_failed = false;  // nothing usable: failures[0] describes the payload
+
+    void clear() {
+        spans.clear();
+        failures.clear();
+        payload_failed = false;
+    }
+};
+
+class Normalizer {
+public:
+    struct Options {
+        ContentMode content = ContentMode::Full;
+    };
+
+    Normalizer();
+    Options& options() { return opts_; }
+
+    // Parses and normalizes one payload. Spans in `out` refer to memory owned by
+    // this Normalizer and stay valid until the next call.
+    void normalize(std::string_view payload, Result& out);
+
+    // ---- used by the format readers ----
+    Arena& arena() { return arena_; }
+    // Parses JSON carried inside a string attribute; nullopt if it is not a JSON
+    // object or array.
+    std::optional<simdjson::dom::element> parse_nested(std::string_view text);
+    // Input may contain \u0000 somewhere: strings must then be checked.
+    bool may_contain_nul() const { return may_contain_nul_; }
+    ContentMode content_mode() const { return opts_.content; }
+
+private:
+    void normalize_value(simdjson::dom::element root, const std::string& loc, Result& out);
+    void normalize_one(simdjson::dom::element v, const std::string& loc, Result& out);
+    void fail_payload(std::string_view payload, const char* sqlstate, std::string msg, Result& out);
+
+    Options opts_;
+    simdjson::dom::parser parser_;
+    simdjson::dom::parser nested_parser_;
+    std::deque<simdjson::dom::document> nested_docs_;
+    size_t nested_used_ = 0;
+    Arena arena_;
+    bool may_contain_nul_ = false;
+    std::string padded_;
+};
+
+// ---- shared helpers of the format readers (normalizer.cpp) ----
+namespace detail {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+[[noreturn]] void fail(const char* sqlstate, const std::string& msg);
+
+// Text column value of a JSON string (numbers and booleans are written as text).
+// Missing or null: absent. Checks for \u0000.
+Str text_of(Normalizer& n, element v, std::string_view field);
+Str text_field(Normalizer& n, object o, std::string_view key);
+// A token count: a non-negative integer, as number or digit string.
+int64_t token_count(element v, std::string_view field);
+std::optional<int64_t> token_field(object o, std::string_view key, std::string_view field_prefix);
+// A non-negative decimal amount (cost), as number or numeric string.
+double amount_of(element v, std::string_view field);
+// Whole element into a jsonb tape; checks the subtree for \u0000.
+void tape_element(Normalizer& n, JsonTape& t, element v, std::string_view field);
+void check_tree(element v, std::string_view field);
+// Content (input/output): dropped when llmtrace.store_content = 'none'.
+void set_content(Normalizer& n, JsonTape& t, element v, std::string_view field);
+// Timestamps: ISO 8601 text, or a Unix epoch number whose unit is inferred
+// from its magnitude (s, ms, us or ns). Returns microseconds since the epoch.
+int64_t timestamp_of(element v, std::string_view field);
+int64_t parse_iso8601(std::string_view s, std::string_view field);
+std::string_view status_text(SpanStatus s);
+// Finishes the timing fields from what the payload gave.
+void finish_times(Span& s, std::optional<int64_t> start, std::optional<int64_t> end,
+                  std::optional<double> duration_ms);
+Str normalized_provider(Normalizer& n, Str raw);
+// Maps operation names of the vocabularies to gen_ai.operation.name values.
+Str operation_from_kind(std::string_view kind);
+
+// Token usage objects: OpenAI (chat and responses), Anthropic, Gemini.
+void read_usage_object(object usage, Str provider, Tokens& t);
+void finish_tokens(Tokens& t);
+
+void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out);
+void read_braintrust(Normalizer& n, object o, Span& s);
+void read_vercel(Normalizer& n, object o, Span& s);
+void read_native(Normalizer& n, object o, Span& s);
+
+}  // namespace detail
+}  // namespace llmtrace::core

@@ -1,0 +1,319 @@
+-- llmtrace install script (the single source; the build appends the seeded price list).
+\echo Use "CREATE EXTENSION llmtrace" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Roles. Roles are cluster-wide objects, so they are created only when missing
+-- and are not dropped with the extension.
+-- ---------------------------------------------------------------------------
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_writer') THEN
+        CREATE ROLE llmtrace_writer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_reader') THEN
+        CREATE ROLE llmtrace_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_admin') THEN
+        CREATE ROLE llmtrace_admin NOLOGIN;
+    END IF;
+END
+$roles$;
+
+REVOKE ALL ON SCHEMA llmtrace FROM PUBLIC;
+GRANT USAGE ON SCHEMA llmtrace TO llmtrace_writer, llmtrace_reader, llmtrace_admin;
+
+-- ---------------------------------------------------------------------------
+-- Spans: one row per normalized span, partitioned by day of start_time.
+-- The key includes start_time (a partition key must be part of every unique
+-- key); a re-delivered span carries the same start_time, so it is deduplicated.
+-- ---------------------------------------------------------------------------
+CREATE TABLE llmtrace.spans (
+    trace_id            text        NOT NULL,
+    span_id             text        NOT NULL,
+    parent_span_id      text,
+    name                text,
+    kind                text,
+    operation           text,
+    start_time          timestamptz NOT NULL,
+    end_time            timestamptz,
+    duration_ms         double precision,
+    status              text        NOT NULL,
+    error_message       text,
+    service             text,
+    project             text,
+    environment         text,
+    endpoint            text,
+    feature             text,
+    provider            text,
+    model               text,
+    input_tokens        bigint,
+    output_tokens       bigint,
+    cached_input_tokens bigint,
+    cache_write_tokens  bigint,
+    reasoning_tokens    bigint,
+    total_tokens        bigint,
+    cost_usd            numeric,
+    cost_status         text        NOT NULL,
+    user_id             text,
+    session_id          text,
+    input               jsonb,
+    output              jsonb,
+    attributes          jsonb       NOT NULL DEFAULT '{}',
+    source_format       text        NOT NULL,
+    ingested_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT spans_pkey PRIMARY KEY (trace_id, span_id, start_time),
+    CONSTRAINT spans_status_check CHECK (status IN ('ok', 'error', 'unset')),
+    CONSTRAINT spans_cost_status_check
+        CHECK (cost_status IN ('priced', 'reported', 'unpriced', 'no_usage')),
+    CONSTRAINT spans_source_format_check
+        CHECK (source_format IN ('otlp', 'braintrust', 'vercel', 'native'))
+) PARTITION BY RANGE (start_time);
+
+COMMENT ON TABLE llmtrace.spans IS
+    'Normalized LLM spans, one row per span; partitioned by day of start_time.';
+
+-- Spans whose day has no partition of its own (back-fills, clock skew) land here.
+CREATE TABLE llmtrace.spans_default PARTITION OF llmtrace.spans DEFAULT;
+
+-- Creates the daily partitions of llmtrace.spans for [from_day, to_day]; a day
+-- that already has a partition, or whose rows already sit in the default
+-- partition, is skipped. Returns the number of partitions created.
+CREATE FUNCTION llmtrace.ensure_partitions(from_day date, to_day date)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d       date;
+    created integer := 0;
+    part    text;
+BEGIN
+    IF from_day IS NULL OR to_day IS NULL OR to_day < from_day THEN
+        RAISE EXCEPTION 'ensure_partitions: invalid day range % .. %', from_day, to_day
+            USING ERRCODE = '22023';
+    END IF;
+    IF to_day - from_day > 3660 THEN
+        RAISE EXCEPTION 'ensure_partitions: at most 3661 days at a time'
+            USING ERRCODE = '22023';
+    END IF;
+    d := from_day;
+    WHILE d <= to_day LOOP
+        part := 'spans_p' || to_char(d, 'YYYYMMDD');
+        IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = 'llmtrace' AND c.relname = part)
+           AND NOT EXISTS (SELECT 1 FROM llmtrace.spans_default
+                           WHERE start_time >= d::timestamp AT TIME ZONE 'UTC'
+                             AND start_time < (d + 1)::timestamp AT TIME ZONE 'UTC') THEN
+            EXECUTE format('CREATE TABLE llmtrace.%I PARTITION OF llmtrace.spans '
+                           'FOR VALUES FROM (%L) TO (%L)',
+                           part,
+                           (d::timestamp AT TIME ZONE 'UTC'),
+                           ((d + 1)::timestamp AT TIME ZONE 'UTC'));
+            created := created + 1;
+        END IF;
+        d := d + 1;
+    END LOOP;
+    RETURN created;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.ensure_partitions(date, date) IS
+    'Creates the missing daily partitions of llmtrace.spans between two UTC days.';
+
+-- Partitions for the week around installation; a scheduler calls
+-- ensure_partitions (or, later, apply_retention) to keep creating them ahead.
+SELECT llmtrace.ensure_partitions((pg_catalog.now() AT TIME ZONE 'UTC')::date - 1,
+                                  (pg_catalog.now() AT TIME ZONE 'UTC')::date + 7);
+
+-- ---------------------------------------------------------------------------
+-- Quarantine for payloads (or single spans of a batch) that could not be
+-- normalized while llmtrace.on_error = 'quarantine'.
+-- ---------------------------------------------------------------------------
+CREATE TABLE llmtrace.ingest_errors (
+    id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    payload       text        NOT NULL,
+    error         text        NOT NULL,
+    sqlstate      text        NOT NULL,
+    location      text,
+    source_format text
+);
+
+COMMENT ON TABLE llmtrace.ingest_errors IS
+    'Payloads, or single spans of a batch, that could not be normalized, with the reason.';
+COMMENT ON COLUMN llmtrace.ingest_errors.payload IS
+    'The whole payload as received, or the one bad span of a batch (see location).';
+COMMENT ON COLUMN llmtrace.ingest_errors.location IS
+    'Where in the payload the bad span sits, e.g. resourceSpans[0].scopeSpans[1].spans[3].';
+
+-- ---------------------------------------------------------------------------
+-- Prices, USD per million tokens. provider NULL matches any provider.
+-- ---------------------------------------------------------------------------
+CREATE TABLE llmtrace.model_prices (
+    id                             bigint      GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    provider                       text,
+    model                          text        NOT NULL,
+    match                          text        NOT NULL DEFAULT 'exact',
+    input_usd_per_mtok             numeric     NOT NULL,
+    output_usd_per_mtok            numeric,
+    cached_input_usd_per_mtok      numeric,
+    cache_write_usd_per_mtok       numeric,
+    tier_threshold_tokens          bigint,
+    tier_input_usd_per_mtok        numeric,
+    tier_output_usd_per_mtok       numeric,
+    tier_cached_input_usd_per_mtok numeric,
+    tier_cache_write_usd_per_mtok  numeric,
+    valid_from                     timestamptz NOT NULL DEFAULT '-infinity',
+    source                         text        NOT NULL DEFAULT 'user',
+    CONSTRAINT model_prices_match_check CHECK (match IN ('exact', 'prefix')),
+    CONSTRAINT model_prices_source_check CHECK (source IN ('seed', 'user', 'litellm')),
+    CONSTRAINT model_prices_model_check CHECK (model <> ''),
+    CONSTRAINT model_prices_tier_check CHECK (
+        (tier_threshold_tokens IS NULL) = (tier_input_usd_per_mtok IS NULL)
+        AND (tier_threshold_tokens IS NULL OR tier_threshold_tokens > 0)),
+    -- Prices are non-negative and carry at most 12 decimal places, so every
+    -- cost is computed exactly in fixed point (see src/core/cost.hpp).
+    CONSTRAINT model_prices_price_check CHECK (
+        input_usd_per_mtok >= 0 AND scale(input_usd_per_mtok) <= 12
+        AND coalesce(output_usd_per_mtok >= 0 AND scale(output_usd_per_mtok) <= 12, true)
+        AND coalesce(cached_input_usd_per_mtok >= 0 AND scale(cached_input_usd_per_mtok) <= 12, true)
+        AND coalesce(cache_write_usd_per_mtok >= 0 AND scale(cache_write_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_input_usd_per_mtok >= 0 AND scale(tier_input_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_output_usd_per_mtok >= 0 AND scale(tier_output_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_cached_input_usd_per_mtok >= 0
+                     AND scale(tier_cached_input_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_cache_write_usd_per_mtok >= 0
+                     AND scale(tier_cache_write_usd_per_mtok) <= 12, true)
+        AND input_usd_per_mtok < 1000000 AND coalesce(output_usd_per_mtok < 1000000, true)
+        AND coalesce(tier_input_usd_per_mtok < 1000000, true)
+        AND coalesce(tier_output_usd_per_mtok < 1000000, true))
+);
+
+CREATE UNIQUE INDEX model_prices_key
+    ON llmtrace.model_prices (coalesce(provider, ''), pg_catalog.lower(model), match, valid_from);
+
+COMMENT ON TABLE llmtrace.model_prices IS
+    'Model prices in USD per million tokens; exact beats prefix, longest prefix wins, '
+    'the row in force at the span start (valid_from) is used.';
+
+-- User rows (source <> 'seed') are part of a pg_dump; seeded rows come with the extension.
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices', 'WHERE source <> ''seed''');
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices_id_seq', '');
+
+-- ---------------------------------------------------------------------------
+-- C entry points.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION llmtrace.ingest_row_trigger()
+RETURNS trigger
+LANGUAGE c
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_ingest_row_trigger';
+
+CREATE FUNCTION llmtrace.ingest_statement_trigger()
+RETURNS trigger
+LANGUAGE c
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_ingest_statement_trigger';
+
+CREATE FUNCTION llmtrace.ingest_json(payload text)
+RETURNS bigint
+LANGUAGE c
+VOLATILE STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_ingest_json';
+
+COMMENT ON FUNCTION llmtrace.ingest_json(text) IS
+    'Ingests one JSON payload (OTLP, Braintrust, Vercel, native, or an array of them); '
+    'returns the number of spans newly stored (re-delivered spans are not counted).';
+
+CREATE FUNCTION llmtrace.cost(provider text, model text,
+                              input_tokens bigint, output_tokens bigint,
+                              cached_input_tokens bigint DEFAULT 0,
+                              cache_write_tokens bigint DEFAULT 0,
+                              at timestamptz DEFAULT pg_catalog.now())
+RETURNS numeric
+LANGUAGE c
+STABLE
+PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_cost';
+
+COMMENT ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz) IS
+    'Cost in USD of one call from llmtrace.model_prices; input_tokens counts ALL input '
+    'tokens (cached and cache writes included). NULL when the model has no price.';
+
+CREATE FUNCTION llmtrace.prices_changed()
+RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_prices_changed';
+
+-- Every change to the price table invalidates the price cache of every backend.
+CREATE TRIGGER model_prices_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON llmtrace.model_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.prices_changed();
+
+-- ---------------------------------------------------------------------------
+-- The ingest surface: INSERT or COPY one JSON document per row.
+-- The view stores nothing itself; its INSTEAD OF trigger normalizes the payload
+-- and its statement trigger writes the buffered spans when the statement ends.
+-- ---------------------------------------------------------------------------
+CREATE VIEW llmtrace.ingest AS
+    SELECT NULL::text AS payload WHERE false;
+
+COMMENT ON VIEW llmtrace.ingest IS
+    'Write-only ingest surface: INSERT INTO llmtrace.ingest (payload) VALUES (...) or '
+    'COPY llmtrace.ingest (payload) FROM STDIN, one JSON document per row.';
+
+CREATE TRIGGER ingest_row
+    INSTEAD OF INSERT ON llmtrace.ingest
+    FOR EACH ROW EXECUTE FUNCTION llmtrace.ingest_row_trigger();
+
+CREATE TRIGGER ingest_statement
+    AFTER INSERT ON llmtrace.ingest
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.ingest_statement_trigger();
+
+-- ---------------------------------------------------------------------------
+-- Privileges: only the llmtrace roles get anything.
+-- ---------------------------------------------------------------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA llmtrace FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA llmtrace FROM PUBLIC;
+
+GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.ingest_json(text) TO llmtrace_writer, llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.ingest_row_trigger(), llmtrace.ingest_statement_trigger()
+    TO llmtrace_writer, llmtrace_admin;
+
+GRANT SELECT ON llmtrace.spans, llmtrace.model_prices TO llmtrace_reader, llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz)
+    TO llmtrace_reader, llmtrace_admin, llmtrace_writer;
+
+GRANT SELECT, DELETE ON llmtrace.ingest_errors TO llmtrace_admin;
+GRANT SELECT ON llmtrace.ingest_errors TO llmtrace_reader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON llmtrace.model_prices TO llmtrace_admin;
+GRANT USAGE ON SEQUENCE llmtrace.model_prices_id_seq TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date) TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.prices_changed() TO llmtrace_admin;
+
+-- ---------------------------------------------------------------------------
+-- Seeded list prices (data/model_prices.csv, see tools/litellm_prices_to_csv.py).
+-- Columns: provider, model, match, input, output, cached_input, cache_write,
+-- tier_threshold_tokens, tier_input, tier_output, tier_cached_input, tier_cache_write.
+-- ---------------------------------------------------------------------------
+INSERT INTO llmtrace.model_prices
+    (provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
+     cached_input_usd_per_mtok, cache_write_usd_per_mtok, tier_threshold_tokens,
+     tier_input_usd_per_mtok, tier_output_usd_per_mtok, tier_cached_input_usd_per_mtok,
+     tier_cache_write_usd_per_mtok, source)
+SELECT nullif(f[1], ''), f[2], f[3], f[4]::numeric, nullif(f[5], '')::numeric,
+       nullif(f[6], '')::numeric, nullif(f[7], '')::numeric, nullif(f[8], '')::bigint,
+       nullif(f[9], '')::numeric, nullif(f[10], '')::numeric, nullif(f[11], '')::numeric,
+       nullif(f[12], '')::numeric, 'seed'
+FROM (SELECT pg_catalog.string_to_array(line, ',') AS f
+      FROM pg_catalog.regexp_split_to_table($csv$
+-- @MODEL_PRICES_CSV@
+$csv$, E'\n') AS line
+      WHERE line <> '' AND line NOT LIKE '#%' AND line NOT LIKE 'provider,%') AS rows;
