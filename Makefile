@@ -22,13 +22,13 @@ override with_llvm = no
 
 PG_CPPFLAGS = -Isrc -DSIMDJSON_THREADS_ENABLED=1
 PG_CXXFLAGS = -std=c++17 -fexceptions -Wno-register -Werror -Wextra -Wno-unused-parameter \
-              -Wno-missing-field-initializers -Wno-cast-function-type -fvisibility=hidden
+              -Wno-missing-field-initializers -Wno-cast-function-type
 SHLIB_LINK  = -lsimdjson -lstdc++
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-override CXXFLAGS += $(PG_CXXFLAGS)
+
 
 # The install script is the schema plus the seeded price list (data/model_prices.csv).
 llmtrace--$(EXTVERSION).sql: src/sql/llmtrace.sql data/model_prices.csv

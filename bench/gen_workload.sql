@@ -11,6 +11,7 @@
 --   base_time  spans start in the 3 days before this time  (default: today 00:00 UTC)
 --   first      ordinal of the first payload; ids derive from it, so files made with
 --              disjoint ranges hold disjoint spans         (default 1)
+--   tag        4 hex digits every span id starts with      (default a000); see gw_id
 -- The same n, seed, base_time and first give a byte-identical file.
 --
 -- Mix (per payload): ~40 % OTLP/JSON batches of 1-20 spans (geometric, mean ~2.7), ~20 %
@@ -31,6 +32,10 @@
 \else
 \set seed 0.42
 \endif
+\if :{?tag}
+\else
+\set tag a000
+\endif
 \if :{?first}
 \else
 \set first 1
@@ -43,6 +48,12 @@ SELECT to_char(date_trunc('day', now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:M
 -- random() must be called in one fixed order: no parallel plans.
 SET max_parallel_workers_per_gather = 0;
 SET client_min_messages = warning;
+SELECT :'tag' ~* '^[0-9a-f]{4}$' AS gw_tag_ok \gset
+\if :gw_tag_ok
+\else
+DO $$ BEGIN RAISE EXCEPTION 'gen_workload: tag must be 4 hex digits'; END $$;
+\endif
+SELECT set_config('gw.tag', lower(:'tag'), false) \g /dev/null
 SELECT setseed(:seed) \g /dev/null
 
 -- ---------------------------------------------------------------------------
@@ -180,6 +191,12 @@ $$;
 CREATE FUNCTION pg_temp.jarr(VARIADIC e text[]) RETURNS json
 LANGUAGE sql IMMUTABLE AS $$ SELECT ('[' || array_to_string(e, ',') || ']')::json $$;
 
+-- 32 hex digits for an id: the 4-digit tag, then md5 of the seed text. Every id of a
+-- stored span starts with the tag, so a copy of the file with the tag replaced
+-- (sed 's/"a000/"a001/g; s/"A000/"A001/g; s/"req_a000/"req_a001/g') holds new spans.
+CREATE FUNCTION pg_temp.gw_id(seed text) RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT current_setting('gw.tag') || substr(md5(seed), 5) $$;
+
 CREATE FUNCTION pg_temp.iso(ts timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
@@ -203,7 +220,7 @@ WITH p AS MATERIALIZED (
            base_ns - floor(random() * 259200e9)::bigint AS t0,
            random() < 0.3 AS has_remote_parent,
            'user_' || floor(random() * 5000)::int AS user_id,
-           md5('otlp-trace/' || i) AS trace_hex
+           pg_temp.gw_id('otlp-trace/' || i) AS trace_hex
 ), s AS MATERIALIZED (
     SELECT p.*, j,
            pg_temp.gw_model(random()) AS model,
@@ -217,7 +234,7 @@ WITH p AS MATERIALIZED (
            pg_temp.gw_text(pg_temp.gw_len(random()), random(), random()) AS usr,
            pg_temp.gw_text(pg_temp.gw_len(random()), random(), random()) AS answer,
            floor(150e6 + 9e9 * random() ^ 3)::bigint AS dur_ns,
-           md5('otlp-span/' || i || '/' || j) AS span_hex
+           pg_temp.gw_id('otlp-span/' || i || '/' || j) AS span_hex
     FROM p, generate_series(1, p.k) AS j
 ), t AS (
     SELECT s.*,
@@ -229,9 +246,9 @@ WITH p AS MATERIALIZED (
            CASE WHEN upper_ids THEN upper(trace_hex) ELSE trace_hex END AS trace_id,
            CASE WHEN upper_ids THEN upper(left(span_hex, 16)) ELSE left(span_hex, 16) END AS span_id,
            CASE WHEN j > 1 THEN
-                    CASE WHEN upper_ids THEN upper(left(md5('otlp-span/' || i || '/1'), 16))
-                         ELSE left(md5('otlp-span/' || i || '/1'), 16) END
-                WHEN has_remote_parent THEN left(md5('remote/' || i), 16)
+                    CASE WHEN upper_ids THEN upper(left(pg_temp.gw_id('otlp-span/' || i || '/1'), 16))
+                         ELSE left(pg_temp.gw_id('otlp-span/' || i || '/1'), 16) END
+                WHEN has_remote_parent THEN left(pg_temp.gw_id('remote/' || i), 16)
            END AS parent_id,
            t0 + (j - 1) * 41000000 AS start_ns
     FROM s
@@ -362,9 +379,9 @@ WITH r AS MATERIALIZED (
 ), x AS (
     SELECT r.*,
            CASE WHEN u_cache < 0.30 THEN floor(in_tok * 0.9 * u_frac)::bigint ELSE 0 END AS cached,
-           md5('bt-span/' || i)::uuid::text AS span_id,
-           md5('bt-root/' || i)::uuid::text AS root_id,
-           md5('bt-row/' || i)::uuid::text AS row_id
+           pg_temp.gw_id('bt-span/' || i)::uuid::text AS span_id,
+           pg_temp.gw_id('bt-root/' || i)::uuid::text AS root_id,
+           pg_temp.gw_id('bt-row/' || i)::uuid::text AS row_id
     FROM r
 )
 SELECT json_build_object(
@@ -410,7 +427,7 @@ WITH r AS MATERIALIZED (
            floor(random() * 1e6)::int AS req
 )
 SELECT json_build_object(
-    'id', 'req_' || left(md5('vercel/' || i), 24),
+    'id', 'req_' || left(pg_temp.gw_id('vercel/' || i), 24),
     'message', 'AI request ' || model,
     'timestamp', ts_ms,
     'duration', dur_ms,
@@ -472,9 +489,9 @@ WITH r AS MATERIALIZED (
     FROM x
 )
 SELECT json_build_object(
-    'trace_id', md5('native-trace/' || i),
-    'span_id', left(md5('native-span/' || i || '/' || j), 16),
-    'parent_span_id', CASE WHEN j > 1 THEN left(md5('native-span/' || i || '/1'), 16) END,
+    'trace_id', pg_temp.gw_id('native-trace/' || i),
+    'span_id', left(pg_temp.gw_id('native-span/' || i || '/' || j), 16),
+    'parent_span_id', CASE WHEN j > 1 THEN left(pg_temp.gw_id('native-span/' || i || '/1'), 16) END,
     'name', CASE WHEN provider = 'anthropic' THEN 'anthropic.messages.create'
                  ELSE 'chat.completions.create' END,
     'start_time', pg_temp.iso(ts0),

@@ -90,11 +90,15 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
+size_t format_double(char* buf, size_t size, double v) {
+    if (!std::isfinite(v)) v = 0;  // JSON input never holds NaN or infinity
+    auto res = std::to_chars(buf, buf + size, v);
+    return size_t(res.ptr - buf);
+}
+
 std::string double_to_text(double v) {
-    if (!std::isfinite(v)) return "null";
     char buf[64];
-    auto res = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, res.ptr);
+    return std::string(buf, format_double(buf, sizeof buf, v));
 }
 
 void JsonTextWriter::sep() {

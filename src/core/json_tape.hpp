@@ -45,9 +45,13 @@ struct JsonEvent {
 
 // Receives a JSON value as events; implemented by the jsonb builder in the
 // PostgreSQL facade and by JsonTextWriter below.
+// The destructor is protected and non-virtual so that sinks stay trivially
+// destructible: the jsonb sink lives in frames a PostgreSQL error may unwind.
 class JsonSink {
+protected:
+    ~JsonSink() = default;
+
 public:
-    virtual ~JsonSink() = default;
     virtual void begin_object() = 0;
     virtual void end_object() = 0;
     virtual void begin_array() = 0;
@@ -126,6 +130,8 @@ void append_json_string(std::string& out, std::string_view s);
 
 // Shortest decimal text that reads back as exactly v (for numeric columns).
 std::string double_to_text(double v);
+// The same into a caller's buffer (at least 32 bytes); returns the length.
+size_t format_double(char* buf, size_t size, double v);
 
 std::string element_to_json(simdjson::dom::element e);
 

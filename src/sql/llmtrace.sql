@@ -125,6 +125,19 @@ COMMENT ON FUNCTION llmtrace.ensure_partitions(date, date) IS
 SELECT llmtrace.ensure_partitions((pg_catalog.now() AT TIME ZONE 'UTC')::date - 1,
                                   (pg_catalog.now() AT TIME ZONE 'UTC')::date + 7);
 
+-- Tables created by this script are extension members, whose rows pg_dump
+-- skips unless they are marked; spans and quarantined payloads are user data.
+DO $dump$
+DECLARE
+    part pg_catalog.regclass;
+BEGIN
+    FOR part IN SELECT i.inhrelid::pg_catalog.regclass FROM pg_catalog.pg_inherits i
+                WHERE i.inhparent = 'llmtrace.spans'::pg_catalog.regclass LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(part, '');
+    END LOOP;
+END
+$dump$;
+
 -- ---------------------------------------------------------------------------
 -- Quarantine for payloads (or single spans of a batch) that could not be
 -- normalized while llmtrace.on_error = 'quarantine'.
@@ -138,6 +151,8 @@ CREATE TABLE llmtrace.ingest_errors (
     location      text,
     source_format text
 );
+
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.ingest_errors', '');
 
 COMMENT ON TABLE llmtrace.ingest_errors IS
     'Payloads, or single spans of a batch, that could not be normalized, with the reason.';

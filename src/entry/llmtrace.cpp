@@ -1,0 +1,128 @@
+// extern "C" entry points: module init, triggers and SQL-callable functions.
+// Each one only unpacks its arguments and calls a boundary wrapper.
+#include "core/cost.hpp"
+#include "pg/guard.hpp"
+#include "pg/ingest.hpp"
+#include "pg/price_cache.hpp"
+#include "pg/settings.hpp"
+
+using namespace llmtrace;
+
+extern "C" {
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+PGDLLEXPORT Datum llmtrace_ingest_row_trigger(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_ingest_statement_trigger(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_ingest_json(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_cost(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_prices_changed(PG_FUNCTION_ARGS);
+
+PG_FUNCTION_INFO_V1(llmtrace_ingest_row_trigger);
+PG_FUNCTION_INFO_V1(llmtrace_ingest_statement_trigger);
+PG_FUNCTION_INFO_V1(llmtrace_ingest_json);
+PG_FUNCTION_INFO_V1(llmtrace_cost);
+PG_FUNCTION_INFO_V1(llmtrace_prices_changed);
+
+void _PG_init(void) {
+    pg::define_settings();
+    pg::register_price_cache_callbacks();
+    pg::register_ingest_callbacks();
+}
+
+}  // extern "C"
+
+namespace {
+
+TriggerData* trigger_data(FunctionCallInfo fcinfo, const char* name) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("%s: not called as a trigger", name)));
+    return reinterpret_cast<TriggerData*>(fcinfo->context);
+}
+
+std::string_view text_view(text* t) {
+    return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+}  // namespace
+
+// INSTEAD OF INSERT ... FOR EACH ROW on llmtrace.ingest: normalizes the payload.
+// Returning the row makes the INSERT report it (INSERT 0 1).
+extern "C" Datum llmtrace_ingest_row_trigger(PG_FUNCTION_ARGS) {
+    TriggerData* td = trigger_data(fcinfo, "llmtrace.ingest_row_trigger");
+    if (!TRIGGER_FIRED_INSTEAD(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+        !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("llmtrace.ingest_row_trigger must be an INSTEAD OF INSERT row trigger")));
+    HeapTuple tuple = td->tg_trigtuple;
+    bool isnull = false;
+    Datum d = heap_getattr(tuple, 1, td->tg_relation->rd_att, &isnull);
+    if (isnull)
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("llmtrace: payload must not be NULL")));
+    text* payload = DatumGetTextPP(d);
+    return pg::entry_boundary([&]() -> Datum {
+        pg::ingest_payload(text_view(payload));
+        return PointerGetDatum(tuple);
+    });
+}
+
+// AFTER INSERT ... FOR EACH STATEMENT on llmtrace.ingest: writes buffered spans.
+extern "C" Datum llmtrace_ingest_statement_trigger(PG_FUNCTION_ARGS) {
+    trigger_data(fcinfo, "llmtrace.ingest_statement_trigger");
+    return pg::entry_boundary([&]() -> Datum {
+        pg::flush_spans();
+        return PointerGetDatum(nullptr);
+    });
+}
+
+// llmtrace.ingest_json(payload text) -> bigint: spans newly stored.
+extern "C" Datum llmtrace_ingest_json(PG_FUNCTION_ARGS) {
+    text* payload = PG_GETARG_TEXT_PP(0);
+    return pg::entry_boundary([&]() -> Datum {
+        pg::flush_spans();
+        pg::take_stored_count();
+        pg::ingest_payload(text_view(payload));
+        pg::flush_spans();
+        return Int64GetDatum(int64(pg::take_stored_count()));
+    });
+}
+
+// llmtrace.cost(provider, model, input, output, cached, cache_write, at) -> numeric
+extern "C" Datum llmtrace_cost(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(1) || PG_ARGISNULL(6)) PG_RETURN_NULL();
+    text* provider = PG_ARGISNULL(0) ? nullptr : PG_GETARG_TEXT_PP(0);
+    text* model = PG_GETARG_TEXT_PP(1);
+    int64 tokens[4];
+    for (int i = 0; i < 4; ++i) tokens[i] = PG_ARGISNULL(2 + i) ? 0 : PG_GETARG_INT64(2 + i);
+    TimestampTz at = PG_GETARG_TIMESTAMPTZ(6);
+    char* cost_text = nullptr;
+    Datum result = pg::entry_boundary([&]() -> Datum {
+        for (int64 t : tokens)
+            if (t < 0) throw core::InputError("22023", "llmtrace.cost: token counts must not be negative");
+        core::PriceTable& prices = pg::current_prices();
+        std::string prov = provider ? core::normalize_provider(text_view(provider)) : std::string();
+        int64_t at_us = TIMESTAMP_NOT_FINITE(at)
+                            ? (TIMESTAMP_IS_NOBEGIN(at) ? std::numeric_limits<int64_t>::min()
+                                                        : std::numeric_limits<int64_t>::max())
+                            : at + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+        const core::PriceRow* row = prices.lookup(prov, text_view(model), at_us);
+        if (!row) return (Datum)0;
+        std::string s = core::attousd_to_text(core::compute_cost(*row, tokens[0], tokens[1], tokens[2], tokens[3]));
+        pg::pg_guard([&] { cost_text = pstrdup(s.c_str()); });
+        return (Datum)1;
+    });
+    if (result == (Datum)0) PG_RETURN_NULL();
+    return DirectFunctionCall3(numeric_in, CStringGetDatum(cost_text), ObjectIdGetDatum(InvalidOid),
+                               Int32GetDatum(-1));
+}
+
+// AFTER ... FOR EACH STATEMENT on llmtrace.model_prices: every backend reloads
+// its price cache after this transaction commits.
+extern "C" Datum llmtrace_prices_changed(PG_FUNCTION_ARGS) {
+    TriggerData* td = trigger_data(fcinfo, "llmtrace.prices_changed");
+    CacheInvalidateRelcache(td->tg_relation);
+    return PointerGetDatum(nullptr);
+}
