@@ -112,9 +112,13 @@ std::string describe_parse_error(std::string_view payload, simdjson::error_code 
         bool end_object() override { return true; }
         bool start_array(std::size_t) override { return true; }
         bool end_array() override { return true; }
-        bool parse_error(std::size_t, const std::string&,
+        bool parse_error(std::size_t position, const std::string&,
                          const nlohmann::detail::exception& ex) override {
-            error = ex.what();
+            // "[json.exception.parse_error.101] parse error at line 1, column 7: <what>"
+            std::string m = ex.what();
+            size_t p = m.find(": ");
+            if (p != std::string::npos) m = m.substr(p + 2);
+            error = "at byte " + std::to_string(position) + ": " + m;
             return false;
         }
     };
@@ -138,13 +142,7 @@ std::string describe_parse_error(std::string_view payload, simdjson::error_code 
     } catch (const std::exception& e) {
         sax.error = e.what();
     }
-    if (!ok && !sax.error.empty()) {
-        // "[json.exception.parse_error.101] parse error at line 1, column 7: ..." -> drop the tag
-        std::string m = sax.error;
-        size_t p = m.find("] ");
-        if (p != std::string::npos) m = m.substr(p + 2);
-        return "invalid JSON: " + m;
-    }
+    if (!ok && !sax.error.empty()) return "invalid JSON " + sax.error;
     if (code == simdjson::STRING_ERROR)
         return "invalid JSON string: a bad escape or a lone UTF-16 surrogate (\\ud800-\\udfff)";
     return std::string("invalid JSON: ") + simdjson::error_message(code);
