@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Runs every test tier of llmtrace on this machine:
+#   1. unit tests of the pure C++ core (GoogleTest, ctest)
+#   2. the regression suite (pg_regress: sql/ + expected/)
+#   3. concurrency tests with several real sessions (isolation tester: specs/)
+#   4. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
+# It installs what it needs (Debian packages, as root), builds and installs the
+# extension, starts a throwaway PostgreSQL cluster and stops it at the end.
+# The last line is "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+PORT=${LLMTRACE_TEST_PORT:-5499}
+
+log() { printf '\n==> %s\n' "$*"; }
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+record() {  # record NAME PASSED FAILED
+    printf '%-28s %4d passed %4d failed\n' "$1" "$2" "$3" >>"$summary"
+    passed=$((passed + $2))
+    failed=$((failed + $3))
+}
+work=$(mktemp -d /tmp/llmtrace-test.XXXXXX)
+chmod 755 "$work"
+summary=$work/summary
+: >"$summary"
+cleanup() { scripts/pgcluster.sh stop "$work/pg" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+log "build and install the extension"
+if make -j2 >"$work/build.log" 2>&1 && make install >>"$work/build.log" 2>&1; then
+    record build 1 0
+else
+    tail -40 "$work/build.log"
+    record build 0 1
+fi
+
+log "unit tests (ctest)"
+if cmake -S . -B "$work/build-unit" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$work/unit.log" 2>&1 &&
+    cmake --build "$work/build-unit" -j2 >>"$work/unit.log" 2>&1; then
+    (cd "$work/build-unit" && ctest --output-on-failure 2>&1) | tee "$work/ctest.log" | tail -15
+    line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$work/ctest.log" | tail -1)
+    total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+    if [ -n "$line" ]; then record "unit (ctest)" $((total - bad)) "$bad"; else record "unit (ctest)" 0 1; fi
+else
+    tail -40 "$work/unit.log"
+    record "unit (ctest)" 0 1
+fi
+
+log "start a throwaway PostgreSQL cluster"
+if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
+    log "regression and isolation tests (make installcheck)"
+    make installcheck >"$work/installcheck.log" 2>&1
+    grep -E '\.\.\. |tests (passed|failed)|Error' "$work/installcheck.log" || tail -20 "$work/installcheck.log"
+    for f in regression.diffs output_iso/regression.diffs; do
+        [ -s "$f" ] && { echo "--- $f"; head -100 "$f"; }
+    done
+    # pg_regress prints "test NAME ... ok" or "... FAILED" for each test of sql/ and specs/.
+    ok=$(grep -cE '\.\.\. +ok' "$work/installcheck.log")
+    bad=$(grep -cE '\.\.\. +FAILED' "$work/installcheck.log")
+    expected=$(( $(ls sql/*.sql 2>/dev/null | wc -l) + $(ls specs/*.spec 2>/dev/null | wc -l) ))
+    [ $((ok + bad)) -lt "$expected" ] && bad=$((expected - ok))
+    record "regression + isolation" "$ok" "$bad"
+else
+    cat "$work/pg/server.log" 2>/dev/null | tail -20
+    record "regression + isolation" 0 1
+fi
+
+log "fuzzing the normalizer for ${FUZZ_SECONDS}s (libFuzzer, ASan, UBSan)"
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+    if test/fuzz/run.sh "$FUZZ_SECONDS" >"$work/fuzz.log" 2>&1; then
+        tail -3 "$work/fuzz.log"
+        record "fuzz (${FUZZ_SECONDS}s)" 1 0
+    else
+        tail -60 "$work/fuzz.log"
+        record "fuzz (${FUZZ_SECONDS}s)" 0 1
+    fi
+fi
+
+log "summary"
+cat "$summary"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
