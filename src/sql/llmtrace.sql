@@ -216,6 +216,154 @@ SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices', 'WHERE sourc
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices_id_seq', '');
 
 -- ---------------------------------------------------------------------------
+-- Price maintenance.
+-- ---------------------------------------------------------------------------
+
+-- LiteLLM provider names -> llmtrace's normalized provider names.
+CREATE FUNCTION llmtrace.litellm_provider(name text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE lower(name)
+        WHEN 'text-completion-openai' THEN 'openai'
+        WHEN 'gemini' THEN 'google'
+        WHEN 'vertex_ai-language-models' THEN 'google'
+        WHEN 'vertex_ai-embedding-models' THEN 'google'
+        WHEN 'vertex_ai' THEN 'google'
+        WHEN 'bedrock_converse' THEN 'bedrock'
+        WHEN 'azure_ai' THEN 'azure'
+        WHEN 'mistral_ai' THEN 'mistral'
+        ELSE nullif(lower(name), '')
+    END
+$$;
+
+COMMENT ON FUNCTION llmtrace.litellm_provider(text) IS
+    'Maps a LiteLLM litellm_provider value to the provider name llmtrace stores.';
+
+-- USD per token (a JSON number) -> USD per million tokens, at most 12 decimals.
+CREATE FUNCTION llmtrace.litellm_price(per_token jsonb)
+RETURNS numeric
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN jsonb_typeof(per_token) = 'number' AND per_token::numeric >= 0
+                THEN trim_scale(round(per_token::numeric * 1000000, 12)) END
+$$;
+
+COMMENT ON FUNCTION llmtrace.litellm_price(jsonb) IS
+    'Converts a LiteLLM per-token price to USD per million tokens (NULL when absent or invalid).';
+
+-- Loads a LiteLLM model_prices_and_context_window.json document. A model seen for
+-- the first time is added with valid_from -infinity; a model whose prices changed
+-- gets a new row valid from now, so spans keep the price that was in force; an
+-- identical price is left alone, so importing the same file twice changes nothing.
+-- Rows users entered themselves (source 'user') are never touched: such models
+-- are skipped, as are entries that are not text models or carry no input price.
+CREATE FUNCTION llmtrace.import_litellm_prices(doc jsonb,
+                                               OUT added integer, OUT changed integer,
+                                               OUT unchanged integer, OUT skipped integer)
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e       record;
+    prov    text;
+    m       text;
+    tk      text;
+    p       numeric[];
+    thr     bigint;
+    cur     llmtrace.model_prices;
+    existed boolean;
+    at_time timestamptz := now();
+BEGIN
+    added := 0; changed := 0; unchanged := 0; skipped := 0;
+    IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
+        RAISE EXCEPTION 'import_litellm_prices: expected a JSON object keyed by model name'
+            USING ERRCODE = '22023';
+    END IF;
+    FOR e IN SELECT key, value FROM jsonb_each(doc) ORDER BY key LOOP
+        IF e.key = 'sample_spec' OR jsonb_typeof(e.value) <> 'object'
+           OR coalesce(e.value->>'mode', 'chat') NOT IN ('chat', 'responses', 'completion', 'embedding')
+           OR llmtrace.litellm_price(e.value->'input_cost_per_token') IS NULL
+           OR llmtrace.litellm_price(e.value->'input_cost_per_token') >= 1000000 THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        prov := llmtrace.litellm_provider(e.value->>'litellm_provider');
+        m := lower(e.key);
+        thr := NULL;
+        p := ARRAY[llmtrace.litellm_price(e.value->'input_cost_per_token'),
+                   llmtrace.litellm_price(e.value->'output_cost_per_token'),
+                   llmtrace.litellm_price(e.value->'cache_read_input_token_cost'),
+                   llmtrace.litellm_price(e.value->'cache_creation_input_token_cost'),
+                   NULL, NULL, NULL, NULL];
+        FOREACH tk IN ARRAY ARRAY['200k', '128k', '272k'] LOOP
+            IF llmtrace.litellm_price(e.value->('input_cost_per_token_above_' || tk || '_tokens')) IS NOT NULL THEN
+                thr := left(tk, -1)::bigint * 1000;
+                p[5] := llmtrace.litellm_price(e.value->('input_cost_per_token_above_' || tk || '_tokens'));
+                p[6] := llmtrace.litellm_price(e.value->('output_cost_per_token_above_' || tk || '_tokens'));
+                p[7] := llmtrace.litellm_price(e.value->('cache_read_input_token_cost_above_' || tk || '_tokens'));
+                p[8] := llmtrace.litellm_price(e.value->('cache_creation_input_token_cost_above_' || tk || '_tokens'));
+                EXIT;
+            END IF;
+        END LOOP;
+        IF EXISTS (SELECT 1 FROM llmtrace.model_prices mp
+                   WHERE mp.source = 'user' AND coalesce(mp.provider, '') = coalesce(prov, '')
+                     AND lower(mp.model) = m AND mp.match = 'exact') THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        SELECT * INTO cur FROM llmtrace.model_prices mp
+        WHERE coalesce(mp.provider, '') = coalesce(prov, '') AND lower(mp.model) = m
+          AND mp.match = 'exact'
+        ORDER BY mp.valid_from DESC
+        LIMIT 1;
+        existed := FOUND;
+        IF existed AND ARRAY[cur.input_usd_per_mtok, cur.output_usd_per_mtok,
+                           cur.cached_input_usd_per_mtok, cur.cache_write_usd_per_mtok,
+                           cur.tier_input_usd_per_mtok, cur.tier_output_usd_per_mtok,
+                           cur.tier_cached_input_usd_per_mtok, cur.tier_cache_write_usd_per_mtok]
+                     IS NOT DISTINCT FROM p
+                 AND cur.tier_threshold_tokens IS NOT DISTINCT FROM thr THEN
+            unchanged := unchanged + 1;
+            CONTINUE;
+        END IF;
+        INSERT INTO llmtrace.model_prices AS mp
+            (provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
+             cached_input_usd_per_mtok, cache_write_usd_per_mtok, tier_threshold_tokens,
+             tier_input_usd_per_mtok, tier_output_usd_per_mtok, tier_cached_input_usd_per_mtok,
+             tier_cache_write_usd_per_mtok, valid_from, source)
+        VALUES (prov, m, 'exact', p[1], p[2], p[3], p[4], thr, p[5], p[6], p[7], p[8],
+                CASE WHEN existed THEN at_time ELSE '-infinity' END, 'litellm')
+        ON CONFLICT (coalesce(provider, ''), lower(model), match, valid_from) DO UPDATE
+            SET input_usd_per_mtok = excluded.input_usd_per_mtok,
+                output_usd_per_mtok = excluded.output_usd_per_mtok,
+                cached_input_usd_per_mtok = excluded.cached_input_usd_per_mtok,
+                cache_write_usd_per_mtok = excluded.cache_write_usd_per_mtok,
+                tier_threshold_tokens = excluded.tier_threshold_tokens,
+                tier_input_usd_per_mtok = excluded.tier_input_usd_per_mtok,
+                tier_output_usd_per_mtok = excluded.tier_output_usd_per_mtok,
+                tier_cached_input_usd_per_mtok = excluded.tier_cached_input_usd_per_mtok,
+                tier_cache_write_usd_per_mtok = excluded.tier_cache_write_usd_per_mtok,
+                source = 'litellm';
+        IF existed THEN
+            changed := changed + 1;
+        ELSE
+            added := added + 1;
+        END IF;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.import_litellm_prices(jsonb) IS
+    'Loads LiteLLM''s model_prices_and_context_window.json: adds new models, adds a row valid '
+    'from now for changed prices, leaves identical prices and user rows alone. Idempotent.';
+
+-- ---------------------------------------------------------------------------
 -- C entry points.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION llmtrace.ingest_row_trigger()
@@ -292,6 +440,63 @@ CREATE TRIGGER ingest_statement
     FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.ingest_statement_trigger();
 
 -- ---------------------------------------------------------------------------
+-- Cost maintenance.
+-- ---------------------------------------------------------------------------
+
+-- Recomputes the cost of the stored spans that started in [from_time, to_time)
+-- from the current price table (after a price was added or corrected). Costs
+-- reported in the payload are kept. Returns the number of spans whose cost changed.
+CREATE FUNCTION llmtrace.reprice(from_time timestamptz, to_time timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF from_time IS NULL OR to_time IS NULL OR to_time < from_time THEN
+        RAISE EXCEPTION 'reprice: invalid time range % .. %', from_time, to_time
+            USING ERRCODE = '22023';
+    END IF;
+    UPDATE llmtrace.spans s
+    SET cost_usd = c.cost,
+        cost_status = CASE WHEN c.cost IS NULL THEN 'unpriced' ELSE 'priced' END
+    FROM (SELECT trace_id, span_id, start_time,
+                 CASE WHEN model IS NOT NULL
+                      AND num_nonnulls(input_tokens, output_tokens, cached_input_tokens,
+                                       cache_write_tokens) > 0
+                      THEN llmtrace.cost(provider, model, input_tokens, output_tokens,
+                                         cached_input_tokens, cache_write_tokens, start_time)
+                 END AS cost
+          FROM llmtrace.spans
+          WHERE start_time >= from_time AND start_time < to_time
+            AND cost_status IN ('priced', 'unpriced')) c
+    WHERE s.start_time >= from_time AND s.start_time < to_time
+      AND s.trace_id = c.trace_id AND s.span_id = c.span_id AND s.start_time = c.start_time
+      AND s.cost_usd IS DISTINCT FROM c.cost;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.reprice(timestamptz, timestamptz) IS
+    'Recomputes stored span costs in [from_time, to_time) from llmtrace.model_prices; '
+    'reported costs are kept. Returns the number of spans whose cost changed.';
+
+CREATE VIEW llmtrace.unpriced_models AS
+    SELECT provider, model, count(*) AS spans,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           min(start_time) AS first_seen, max(start_time) AS last_seen
+    FROM llmtrace.spans
+    WHERE cost_status = 'unpriced'
+    GROUP BY provider, model;
+
+COMMENT ON VIEW llmtrace.unpriced_models IS
+    'Models seen with tokens but without a price, with span counts: add a price, then '
+    'call llmtrace.reprice().';
+
+-- ---------------------------------------------------------------------------
 -- Privileges: only the llmtrace roles get anything.
 -- ---------------------------------------------------------------------------
 REVOKE ALL ON ALL TABLES IN SCHEMA llmtrace FROM PUBLIC;
@@ -302,7 +507,8 @@ GRANT EXECUTE ON FUNCTION llmtrace.ingest_json(text) TO llmtrace_writer, llmtrac
 GRANT EXECUTE ON FUNCTION llmtrace.ingest_row_trigger(), llmtrace.ingest_statement_trigger()
     TO llmtrace_writer, llmtrace_admin;
 
-GRANT SELECT ON llmtrace.spans, llmtrace.model_prices TO llmtrace_reader, llmtrace_admin;
+GRANT SELECT ON llmtrace.spans, llmtrace.model_prices, llmtrace.unpriced_models
+    TO llmtrace_reader, llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz)
     TO llmtrace_reader, llmtrace_admin, llmtrace_writer;
 
@@ -312,6 +518,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON llmtrace.model_prices TO llmtrace_admin;
 GRANT USAGE ON SEQUENCE llmtrace.model_prices_id_seq TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date) TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.prices_changed() TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.import_litellm_prices(jsonb), llmtrace.litellm_price(jsonb),
+    llmtrace.litellm_provider(text) TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.reprice(timestamptz, timestamptz) TO llmtrace_admin;
+GRANT UPDATE ON llmtrace.spans TO llmtrace_admin;
 
 -- ---------------------------------------------------------------------------
 -- Seeded list prices (data/model_prices.csv, see tools/litellm_prices_to_csv.py).
