@@ -74,10 +74,13 @@ __int128 compute_cost(const PriceRow& p, int64_t input, int64_t output, int64_t 
                       int64_t cache_write) {
     if (input < 0 || output < 0 || cached < 0 || cache_write < 0)
         throw InputError(sqlstate::kInvalidParameter, "token counts must not be negative");
-    // Cached reads and cache writes are parts of the input; a payload that reports
-    // more of them than input tokens is priced as if they were the whole input.
-    int64_t uncached = input - cached - cache_write;
-    if (uncached < 0) uncached = 0;
+    // Cached reads and cache writes are parts of the input (see the token rules).
+    const int64_t uncached = input - cached - cache_write;
+    if (uncached < 0)
+        throw InputError(sqlstate::kInvalidParameter,
+                         "cached_input_tokens + cache_write_tokens (" +
+                             std::to_string(cached + cache_write) + ") exceed input_tokens (" +
+                             std::to_string(input) + "): input_tokens must count all input tokens");
     const bool tier = p.tier_threshold && input > *p.tier_threshold;
     PriceUnits in = tier ? p.tier_input : p.input;
     PriceUnits out = tier ? p.tier_output.value_or(in) : p.output.value_or(in);

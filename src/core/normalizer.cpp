@@ -638,6 +638,9 @@ Str operation_from_kind(std::string_view kind) {
 }
 
 void finish_tokens(Tokens& t) {
+    if (!t.input && (t.cached_input || t.cache_write))
+        fail(sqlstate::kInvalidParameter,
+             "cached or cache-write input tokens are given without the input tokens they are part of");
     if (t.input && *t.input < t.cached_input.value_or(0) + t.cache_write.value_or(0))
         fail(sqlstate::kInvalidParameter,
              "cached and cache-write input tokens (" +
