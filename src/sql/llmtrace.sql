@@ -211,6 +211,26 @@ COMMENT ON TABLE llmtrace.model_prices IS
     'Model prices in USD per million tokens; exact beats prefix, longest prefix wins, '
     'the row in force at the span start (valid_from) is used.';
 
+-- A seeded or imported row a user edits becomes the user's row: pg_dump keeps
+-- it and the importer leaves it alone. (The importer and upgrade scripts never
+-- UPDATE: they DELETE and INSERT.) Setting source explicitly is honoured.
+CREATE FUNCTION llmtrace.model_prices_user_edit()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.source = OLD.source AND OLD.source <> 'user' THEN
+        NEW.source := 'user';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER model_prices_user_edit
+    BEFORE UPDATE ON llmtrace.model_prices
+    FOR EACH ROW EXECUTE FUNCTION llmtrace.model_prices_user_edit();
+
 -- User rows (source <> 'seed') are part of a pg_dump; seeded rows come with the extension.
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices', 'WHERE source <> ''seed''');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices_id_seq', '');
@@ -332,24 +352,18 @@ BEGIN
             unchanged := unchanged + 1;
             CONTINUE;
         END IF;
-        INSERT INTO llmtrace.model_prices AS mp
+        -- A second import in the same transaction replaces the row it wrote.
+        DELETE FROM llmtrace.model_prices mp
+        WHERE coalesce(mp.provider, '') = coalesce(prov, '') AND lower(mp.model) = m
+          AND mp.match = 'exact' AND mp.source = 'litellm'
+          AND mp.valid_from = CASE WHEN existed THEN at_time ELSE '-infinity' END;
+        INSERT INTO llmtrace.model_prices
             (provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
              cached_input_usd_per_mtok, cache_write_usd_per_mtok, tier_threshold_tokens,
              tier_input_usd_per_mtok, tier_output_usd_per_mtok, tier_cached_input_usd_per_mtok,
              tier_cache_write_usd_per_mtok, valid_from, source)
         VALUES (prov, m, 'exact', p[1], p[2], p[3], p[4], thr, p[5], p[6], p[7], p[8],
-                CASE WHEN existed THEN at_time ELSE '-infinity' END, 'litellm')
-        ON CONFLICT (coalesce(provider, ''), lower(model), match, valid_from) DO UPDATE
-            SET input_usd_per_mtok = excluded.input_usd_per_mtok,
-                output_usd_per_mtok = excluded.output_usd_per_mtok,
-                cached_input_usd_per_mtok = excluded.cached_input_usd_per_mtok,
-                cache_write_usd_per_mtok = excluded.cache_write_usd_per_mtok,
-                tier_threshold_tokens = excluded.tier_threshold_tokens,
-                tier_input_usd_per_mtok = excluded.tier_input_usd_per_mtok,
-                tier_output_usd_per_mtok = excluded.tier_output_usd_per_mtok,
-                tier_cached_input_usd_per_mtok = excluded.tier_cached_input_usd_per_mtok,
-                tier_cache_write_usd_per_mtok = excluded.tier_cache_write_usd_per_mtok,
-                source = 'litellm';
+                CASE WHEN existed THEN at_time ELSE '-infinity' END, 'litellm');
         IF existed THEN
             changed := changed + 1;
         ELSE
@@ -517,7 +531,8 @@ GRANT SELECT ON llmtrace.ingest_errors TO llmtrace_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON llmtrace.model_prices TO llmtrace_admin;
 GRANT USAGE ON SEQUENCE llmtrace.model_prices_id_seq TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date) TO llmtrace_admin;
-GRANT EXECUTE ON FUNCTION llmtrace.prices_changed() TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.prices_changed(), llmtrace.model_prices_user_edit()
+    TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.import_litellm_prices(jsonb), llmtrace.litellm_price(jsonb),
     llmtrace.litellm_provider(text) TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.reprice(timestamptz, timestamptz) TO llmtrace_admin;
