@@ -66,6 +66,8 @@ if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
     expected=$(( $(ls sql/*.sql 2>/dev/null | wc -l) + $(ls specs/*.spec 2>/dev/null | wc -l) ))
     [ $((ok + bad)) -lt "$expected" ] && bad=$((expected - ok))
     record "regression + isolation" "$ok" "$bad"
+    log "pg_dump / pg_restore round trip"
+    if bash test/dump_restore.sh; then record "dump/restore" 1 0; else record "dump/restore" 0 1; fi
 else
     cat "$work/pg/server.log" 2>/dev/null | tail -20
     record "regression + isolation" 0 1

@@ -75,9 +75,9 @@ COMMENT ON TABLE llmtrace.spans IS
 -- Spans whose day has no partition of its own (back-fills, clock skew) land here.
 CREATE TABLE llmtrace.spans_default PARTITION OF llmtrace.spans DEFAULT;
 
--- Creates the daily partitions of llmtrace.spans for [from_day, to_day]; a day
--- that already has a partition, or whose rows already sit in the default
--- partition, is skipped. Returns the number of partitions created.
+-- Creates the daily partitions of llmtrace.spans for [from_day, to_day] (UTC
+-- days) that do not exist yet. Rows of such a day already in the default
+-- partition are moved into the new partition. Returns the number created.
 CREATE FUNCTION llmtrace.ensure_partitions(from_day date, to_day date)
 RETURNS integer
 LANGUAGE plpgsql
@@ -87,6 +87,8 @@ DECLARE
     d       date;
     created integer := 0;
     part    text;
+    lo      timestamptz;
+    hi      timestamptz;
 BEGIN
     IF from_day IS NULL OR to_day IS NULL OR to_day < from_day THEN
         RAISE EXCEPTION 'ensure_partitions: invalid day range % .. %', from_day, to_day
@@ -99,16 +101,23 @@ BEGIN
     d := from_day;
     WHILE d <= to_day LOOP
         part := 'spans_p' || to_char(d, 'YYYYMMDD');
+        lo := d::timestamp AT TIME ZONE 'UTC';
+        hi := (d + 1)::timestamp AT TIME ZONE 'UTC';
         IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = 'llmtrace' AND c.relname = part)
-           AND NOT EXISTS (SELECT 1 FROM llmtrace.spans_default
-                           WHERE start_time >= d::timestamp AT TIME ZONE 'UTC'
-                             AND start_time < (d + 1)::timestamp AT TIME ZONE 'UTC') THEN
-            EXECUTE format('CREATE TABLE llmtrace.%I PARTITION OF llmtrace.spans '
-                           'FOR VALUES FROM (%L) TO (%L)',
-                           part,
-                           (d::timestamp AT TIME ZONE 'UTC'),
-                           ((d + 1)::timestamp AT TIME ZONE 'UTC'));
+                       WHERE n.nspname = 'llmtrace' AND c.relname = part) THEN
+            IF EXISTS (SELECT 1 FROM llmtrace.spans_default
+                       WHERE start_time >= lo AND start_time < hi) THEN
+                EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.spans '
+                               'INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
+                EXECUTE format('WITH moved AS (DELETE FROM llmtrace.spans_default '
+                               'WHERE start_time >= %L AND start_time < %L RETURNING *) '
+                               'INSERT INTO llmtrace.%I SELECT * FROM moved', lo, hi, part);
+                EXECUTE format('ALTER TABLE llmtrace.spans ATTACH PARTITION llmtrace.%I '
+                               'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+            ELSE
+                EXECUTE format('CREATE TABLE llmtrace.%I PARTITION OF llmtrace.spans '
+                               'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+            END IF;
             created := created + 1;
         END IF;
         d := d + 1;
@@ -120,23 +129,10 @@ $$;
 COMMENT ON FUNCTION llmtrace.ensure_partitions(date, date) IS
     'Creates the missing daily partitions of llmtrace.spans between two UTC days.';
 
--- Partitions for the week around installation; a scheduler calls
--- ensure_partitions (or, later, apply_retention) to keep creating them ahead.
-SELECT llmtrace.ensure_partitions((pg_catalog.now() AT TIME ZONE 'UTC')::date - 1,
-                                  (pg_catalog.now() AT TIME ZONE 'UTC')::date + 7);
-
--- Tables created by this script are extension members, whose rows pg_dump
--- skips unless they are marked; spans and quarantined payloads are user data.
-DO $dump$
-DECLARE
-    part pg_catalog.regclass;
-BEGIN
-    FOR part IN SELECT i.inhrelid::pg_catalog.regclass FROM pg_catalog.pg_inherits i
-                WHERE i.inhparent = 'llmtrace.spans'::pg_catalog.regclass LOOP
-        PERFORM pg_catalog.pg_extension_config_dump(part, '');
-    END LOOP;
-END
-$dump$;
+-- No daily partition is created here: tables made by this script belong to the
+-- extension and would collide with a restored dump. llmtrace.ensure_partitions()
+-- (from a scheduler) creates them and moves rows out of the default partition.
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.spans_default', '');
 
 -- ---------------------------------------------------------------------------
 -- Quarantine for payloads (or single spans of a batch) that could not be
@@ -212,8 +208,9 @@ COMMENT ON TABLE llmtrace.model_prices IS
     'the row in force at the span start (valid_from) is used.';
 
 -- A seeded or imported row a user edits becomes the user's row: pg_dump keeps
--- it and the importer leaves it alone. (The importer and upgrade scripts never
--- UPDATE: they DELETE and INSERT.) Setting source explicitly is honoured.
+-- it and the importer leaves it alone. A seeded row edited this way gets a
+-- positive id. (The importer and upgrade scripts never UPDATE: they DELETE and
+-- INSERT.) Setting source explicitly is honoured.
 CREATE FUNCTION llmtrace.model_prices_user_edit()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -223,6 +220,9 @@ BEGIN
     IF NEW.source = OLD.source AND OLD.source <> 'user' THEN
         NEW.source := 'user';
     END IF;
+    IF NEW.source <> 'seed' AND NEW.id < 0 THEN
+        NEW.id := nextval('llmtrace.model_prices_id_seq');
+    END IF;
     RETURN NEW;
 END
 $$;
@@ -230,6 +230,29 @@ $$;
 CREATE TRIGGER model_prices_user_edit
     BEFORE UPDATE ON llmtrace.model_prices
     FOR EACH ROW EXECUTE FUNCTION llmtrace.model_prices_user_edit();
+
+-- A row for the same provider, model, match and valid_from as a seeded row
+-- replaces the seeded row: that is how a price is overridden with INSERT, and
+-- how a user's override wins again when a dump is restored.
+CREATE FUNCTION llmtrace.model_prices_replace_seed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.source <> 'seed' THEN
+        DELETE FROM llmtrace.model_prices mp
+        WHERE mp.source = 'seed' AND coalesce(mp.provider, '') = coalesce(NEW.provider, '')
+          AND lower(mp.model) = lower(NEW.model) AND mp.match = NEW.match
+          AND mp.valid_from = NEW.valid_from;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER model_prices_replace_seed
+    BEFORE INSERT ON llmtrace.model_prices
+    FOR EACH ROW EXECUTE FUNCTION llmtrace.model_prices_replace_seed();
 
 -- User rows (source <> 'seed') are part of a pg_dump; seeded rows come with the extension.
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices', 'WHERE source <> ''seed''');
@@ -531,8 +554,8 @@ GRANT SELECT ON llmtrace.ingest_errors TO llmtrace_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON llmtrace.model_prices TO llmtrace_admin;
 GRANT USAGE ON SEQUENCE llmtrace.model_prices_id_seq TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date) TO llmtrace_admin;
-GRANT EXECUTE ON FUNCTION llmtrace.prices_changed(), llmtrace.model_prices_user_edit()
-    TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.prices_changed(), llmtrace.model_prices_user_edit(),
+    llmtrace.model_prices_replace_seed() TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.import_litellm_prices(jsonb), llmtrace.litellm_price(jsonb),
     llmtrace.litellm_provider(text) TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.reprice(timestamptz, timestamptz) TO llmtrace_admin;
@@ -540,15 +563,17 @@ GRANT UPDATE ON llmtrace.spans TO llmtrace_admin;
 
 -- ---------------------------------------------------------------------------
 -- Seeded list prices (data/model_prices.csv, see tools/litellm_prices_to_csv.py).
+-- Seeded rows have negative ids, every other row a positive one, so rows of a
+-- restored dump never collide with the seeds a new CREATE EXTENSION made.
 -- Columns: provider, model, match, input, output, cached_input, cache_write,
 -- tier_threshold_tokens, tier_input, tier_output, tier_cached_input, tier_cache_write.
 -- ---------------------------------------------------------------------------
 INSERT INTO llmtrace.model_prices
-    (provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
+    (id, provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
      cached_input_usd_per_mtok, cache_write_usd_per_mtok, tier_threshold_tokens,
      tier_input_usd_per_mtok, tier_output_usd_per_mtok, tier_cached_input_usd_per_mtok,
      tier_cache_write_usd_per_mtok, source)
-SELECT nullif(f[1], ''), f[2], f[3], f[4]::numeric, nullif(f[5], '')::numeric,
+SELECT -row_number() OVER (), nullif(f[1], ''), f[2], f[3], f[4]::numeric, nullif(f[5], '')::numeric,
        nullif(f[6], '')::numeric, nullif(f[7], '')::numeric, nullif(f[8], '')::bigint,
        nullif(f[9], '')::numeric, nullif(f[10], '')::numeric, nullif(f[11], '')::numeric,
        nullif(f[12], '')::numeric, 'seed'
