@@ -149,8 +149,15 @@ void read_native(Normalizer& n, object o, Span& s) {
     if (auto v = get(o, "duration_ms")) dur = amount_of(*v, "duration_ms");
     finish_times(s, start, end, dur);
 
-    if (Str st = text_field(n, o, "status"); present(st)) s.status = status_from_text(st);
-    if (auto e = get(o, "error"); e && read_error(n, s, *e)) s.status = SpanStatus::Error;
+    Str st = text_field(n, o, "status");
+    if (present(st)) s.status = status_from_text(st);
+    element err;
+    if (!o["error"].get(err)) {
+        if (read_error(n, s, err))
+            s.status = SpanStatus::Error;
+        else if (!present(st))
+            s.status = SpanStatus::Ok;  // "error": null or false says the call succeeded
+    }
 
     s.service = text_field(n, o, "service");
     s.project = text_field(n, o, "project");
@@ -214,8 +221,12 @@ void read_braintrust(Normalizer& n, object o, Span& s) {
                               "prompt_cached_tokens", "prompt_cache_creation_tokens",
                               "completion_reasoning_tokens", "cost", "estimated_cost"});
     }
+    bool created_is_start = false;
     if (!start)
-        if (auto c = get(o, "created")) start = timestamp_of(*c, "created");
+        if (auto c = get(o, "created")) {
+            start = timestamp_of(*c, "created");
+            created_is_start = true;
+        }
     finish_times(s, start, end, std::nullopt);
 
     if (auto md = get(o, "metadata")) {
@@ -244,9 +255,17 @@ void read_braintrust(Normalizer& n, object o, Span& s) {
         s.attributes.key("span_parents");
         tape_element(n, s.attributes, *get(o, "span_parents"), "span_parents");
     }
-    copy_unmapped(n, s, o,
-                  {"span_id", "root_span_id", "span_parents", "span_attributes", "metrics",
-                   "metadata", "error", "input", "output", "created"});
+    // `created` is kept unless it gave the start time; `expected` is content.
+    const bool no_content = n.content_mode() == ContentMode::None;
+    for (auto kv : o) {
+        std::string_view k = kv.key;
+        if (in({"span_id", "root_span_id", "span_parents", "span_attributes", "metrics",
+                "metadata", "error", "input", "output"}, k) ||
+            (k == "created" && created_is_start) || (k == "expected" && no_content))
+            continue;
+        s.attributes.key(k);
+        tape_element(n, s.attributes, kv.value, k);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include "core/cost.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -379,8 +380,9 @@ int64_t token_count(element v, std::string_view field) {
                     : sqlstate::kInvalidParameter,
                 "\"" + shown + "\"");
         }
-        int64_t x = std::stoll(std::string(s));
-        if (x > kMaxTokens) bad(sqlstate::kOutOfRange, std::string(s));
+        int64_t x = 0;
+        auto r = std::from_chars(s.data(), s.data() + s.size(), x);
+        if (r.ec != std::errc() || x > kMaxTokens) bad(sqlstate::kOutOfRange, "\"" + std::string(s) + "\"");
         return x;
     }
     default:
@@ -553,6 +555,21 @@ int64_t parse_iso8601(std::string_view s, std::string_view field) {
     return secs * 1000000 + frac_us;
 }
 
+namespace {
+
+// An integer Unix epoch in s, ms, us or ns (by magnitude) -> microseconds, truncated.
+int64_t epoch_integer_us(int64_t x, std::string_view field) {
+    if (x < 0) fail(sqlstate::kDatetimeOverflow, std::string(field) + " must not be negative");
+    int64_t us = x >= 100000000000000000LL ? x / 1000
+                 : x >= 100000000000000LL  ? x
+                 : x >= 100000000000LL     ? x * 1000
+                                           : x * 1000000;
+    if (us > kMaxUs) fail(sqlstate::kDatetimeOverflow, std::string(field) + " is out of range");
+    return us;
+}
+
+}  // namespace
+
 int64_t timestamp_of(element v, std::string_view field) {
     double d;
     switch (v.type()) {
@@ -562,24 +579,22 @@ int64_t timestamp_of(element v, std::string_view field) {
             return (c >= '0' && c <= '9') || c == '.';
         });
         if (!numeric) return parse_iso8601(s, field);
+        if (s.find('.') == std::string_view::npos) {
+            // "1544712660000000000" (OTLP int64 as a string): exact, no double.
+            int64_t x = 0;
+            auto r = std::from_chars(s.data(), s.data() + s.size(), x);
+            if (r.ec != std::errc())
+                fail(sqlstate::kDatetimeOverflow, std::string(field) + " is out of range");
+            return epoch_integer_us(x, field);
+        }
         d = std::strtod(std::string(s).c_str(), nullptr);
         break;
     }
-    case simdjson::dom::element_type::INT64: {
+    case simdjson::dom::element_type::INT64:
         // Integers keep full precision (nanosecond epochs exceed a double's 53 bits).
-        int64_t x = int64_t(v);
-        if (x < 0)
-            fail(sqlstate::kDatetimeOverflow, std::string(field) + " must not be negative");
-        int64_t us = x >= 100000000000000000LL ? x / 1000
-                     : x >= 100000000000000LL  ? x
-                     : x >= 100000000000LL     ? x * 1000
-                                               : x * 1000000;
-        if (us > kMaxUs) fail(sqlstate::kDatetimeOverflow, std::string(field) + " is out of range");
-        return us;
-    }
+        return epoch_integer_us(int64_t(v), field);
     case simdjson::dom::element_type::UINT64:
-        d = double(uint64_t(v));
-        break;
+        fail(sqlstate::kDatetimeOverflow, std::string(field) + " is out of range");
     case simdjson::dom::element_type::DOUBLE:
         d = double(v);
         break;

@@ -4,6 +4,8 @@
 #include "core/normalizer.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
 #include <array>
 #include <cctype>
 #include <cstring>
@@ -157,11 +159,22 @@ std::optional<element> get(object o, std::string_view key) {
     return v;
 }
 
+// An empty array that outlives every payload: what a missing or null list reads as.
+simdjson::dom::array empty_array() {
+    static simdjson::dom::parser parser;
+    static simdjson::dom::array empty = [] {
+        simdjson::dom::array a;
+        if (parser.parse(std::string_view("[]")).get_array().get(a)) std::abort();
+        return a;
+    }();
+    return empty;
+}
+
 simdjson::dom::array array_field(object o, std::string_view key, const std::string& where) {
     simdjson::dom::array a;
     element v;
-    if (o[key].get(v) || v.is_null()) return a;  // default: empty
-    if (v.get_array().get(a)) fail(sqlstate::kInvalidParameter, where + key.data() + " must be an array");
+    if (o[key].get(v) || v.is_null()) return empty_array();
+    if (v.get_array().get(a)) fail(sqlstate::kInvalidParameter, where + std::string(key) + " must be an array");
     return a;
 }
 
@@ -209,13 +222,12 @@ void emit_anyvalue(Normalizer& n, JsonTape& t, element av, std::string_view fiel
         return;
     }
     if (which == "intValue" && inner->type() == simdjson::dom::element_type::STRING) {
+        // OTLP/JSON writes int64 as a string; one that is not an int64 stays a string.
         std::string_view s(*inner);
-        bool digits = !s.empty() && s.size() <= 19 &&
-                      std::all_of(s.begin() + (s[0] == '-' ? 1 : 0), s.end(),
-                                  [](char c) { return c >= '0' && c <= '9'; }) &&
-                      s != "-";
-        if (digits) {
-            t.int64(std::stoll(std::string(s)));
+        int64_t v = 0;
+        auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (!s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size()) {
+            t.int64(v);
             return;
         }
     }
@@ -342,6 +354,22 @@ Str operation_name(Str raw, std::string_view key) {
     return raw;
 }
 
+// Attributes that carry message content: dropped when llmtrace.store_content = 'none'.
+bool is_content_key(std::string_view key,
+                    std::unordered_map<std::string_view, Mapping>::const_iterator it) {
+    if (it != mappings().end()) return it->second.target == kInput || it->second.target == kOutput;
+    static const std::string_view kContent[] = {
+        "gen_ai.system_instructions", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
+        "gen_ai.tool.definitions", "ai.response.toolCalls", "ai.toolCall.args",
+        "ai.toolCall.result", "ai.prompt.tools", "llm.prompts", "llm.tools",
+        "tool.parameters", "llm.prompt_template.variables"};
+    for (std::string_view c : kContent)
+        if (key == c) return true;
+    for (const IndexedPrefix& p : kIndexed)
+        if (key.compare(0, p.prefix.size(), p.prefix) == 0) return true;
+    return false;
+}
+
 // What a resource or a scope contributes to each span below it.
 struct Context {
     std::array<Str, kTargetCount> text{};
@@ -367,29 +395,50 @@ Str anyvalue_text(Normalizer& n, element av, std::string_view key) {
 // kept as attributes["resource"].
 void read_resource(Normalizer& n, object rs, Context& ctx, const std::string& where) {
     auto r = get(rs, "resource");
-    if (!r) return;
+    std::optional<element> schema = get(rs, "schemaUrl");
+    if (!r && !schema) return;
     object ro;
-    if (r->get_object().get(ro)) fail(sqlstate::kInvalidParameter, where + "resource must be an object");
-    bool open = false;
-    for (auto kv : array_field(ro, "attributes", where + "resource.")) {
+    if (r && r->get_object().get(ro)) fail(sqlstate::kInvalidParameter, where + "resource must be an object");
+    simdjson::dom::array attrs = r ? array_field(ro, "attributes", where + "resource.") : empty_array();
+    // Pass 1: the highest-priority attribute for each column (as for spans).
+    std::array<int, kTargetCount> best{};
+    best.fill(-1);
+    std::array<const char*, kTargetCount> winner{};
+    for (auto kv : attrs) {
         object o;
         std::string_view key;
         element v;
         if (kv.get_object().get(o) || o["key"].get(key))
             fail(sqlstate::kInvalidParameter, where + "resource.attributes holds an entry without a key");
-        bool has_value = !o["value"].get(v);
+        if (o["value"].get(v)) continue;
         auto it = mappings().find(key);
-        if (has_value && it != mappings().end() && is_text_target(it->second.target)) {
+        if (it == mappings().end() || !is_text_target(it->second.target)) continue;
+        if (int(it->second.priority) > best[it->second.target]) {
+            best[it->second.target] = it->second.priority;
+            winner[it->second.target] = key.data();
             ctx.text[it->second.target] = anyvalue_text(n, v, key);
-            if (it->second.target == kProvider)
-                ctx.text[kProvider] = normalized_provider(n, ctx.text[kProvider]);
-            continue;
         }
+    }
+    if (best[kProvider] >= 0) ctx.text[kProvider] = normalized_provider(n, ctx.text[kProvider]);
+    // Pass 2: the rest is kept as attributes["resource"].
+    bool open = false;
+    auto open_object = [&] {
         if (!open) {
             ctx.resource.key("resource");
             ctx.resource.begin_object();
             open = true;
         }
+    };
+    for (auto kv : attrs) {
+        object o(kv);
+        std::string_view key(o["key"].value());
+        element v;
+        bool has_value = !o["value"].get(v);
+        auto it = mappings().find(key);
+        if (has_value && it != mappings().end() && is_text_target(it->second.target) &&
+            winner[it->second.target] == key.data())
+            continue;
+        open_object();
         if (n.may_contain_nul()) check_tree(o["key"].value(), "resource attribute key");
         ctx.resource.key(key);
         if (has_value)
@@ -397,24 +446,41 @@ void read_resource(Normalizer& n, object rs, Context& ctx, const std::string& wh
         else
             ctx.resource.null();
     }
+    if (r)
+        for (auto kv : ro) {  // droppedAttributesCount and any other field
+            if (kv.key == "attributes") continue;
+            open_object();
+            ctx.resource.key(kv.key);
+            tape_element(n, ctx.resource, kv.value, kv.key);
+        }
+    if (schema) {
+        open_object();
+        ctx.resource.key("schemaUrl");
+        tape_element(n, ctx.resource, *schema, "schemaUrl");
+    }
     if (open) ctx.resource.end_object();
 }
 
 void read_scope(Normalizer& n, object ss, const char* scope_key, Context& ctx, const std::string& where) {
     ctx.scope.clear();
     auto sc = get(ss, scope_key);
-    if (!sc) return;
+    std::optional<element> schema = get(ss, "schemaUrl");
     object so;
-    if (sc->get_object().get(so)) fail(sqlstate::kInvalidParameter, where + "scope must be an object");
-    if (so.size() == 0) return;
+    if (sc && sc->get_object().get(so)) fail(sqlstate::kInvalidParameter, where + "scope must be an object");
+    if ((!sc || so.size() == 0) && !schema) return;
     ctx.scope.key("scope");
     ctx.scope.begin_object();
-    for (auto kv : so) {
-        ctx.scope.key(kv.key);
-        if (kv.key == "attributes" && kv.value.type() == simdjson::dom::element_type::ARRAY)
-            emit_kvlist(n, ctx.scope, simdjson::dom::array(kv.value), "scope.attributes");
-        else
-            tape_element(n, ctx.scope, kv.value, "scope");
+    if (sc)
+        for (auto kv : so) {
+            ctx.scope.key(kv.key);
+            if (kv.key == "attributes" && kv.value.type() == simdjson::dom::element_type::ARRAY)
+                emit_kvlist(n, ctx.scope, simdjson::dom::array(kv.value), "scope.attributes");
+            else
+                tape_element(n, ctx.scope, kv.value, "scope");
+        }
+    if (schema) {
+        ctx.scope.key("schemaUrl");
+        tape_element(n, ctx.scope, *schema, "schemaUrl");
     }
     ctx.scope.end_object();
 }
@@ -544,6 +610,7 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
         }
         auto it = mappings().find(key);
         if (it != mappings().end() && slots[it->second.target].key_ptr == key.data()) continue;
+        if (n.content_mode() == ContentMode::None && is_content_key(key, it)) continue;
         if (use_indexed[0] || use_indexed[1]) {
             bool taken = false;
             for (const IndexedPrefix& p : kIndexed) {
@@ -618,6 +685,21 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
             k == "startTimeUnixNano" || k == "endTimeUnixNano" || k == "attributes" || k == "status")
             continue;
         s.attributes.key(k);
+        if (k == "events" && n.content_mode() == ContentMode::None &&
+            kv.value.type() == simdjson::dom::element_type::ARRAY) {
+            // GenAI events (gen_ai.user.message, gen_ai.choice, ...) carry message content.
+            s.attributes.begin_array();
+            for (auto ev : simdjson::dom::array(kv.value)) {
+                std::string_view name;
+                object eo;
+                if (!ev.get_object().get(eo) && !eo["name"].get(name) &&
+                    name.compare(0, 7, "gen_ai.") == 0)
+                    continue;
+                tape_element(n, s.attributes, ev, k);
+            }
+            s.attributes.end_array();
+            continue;
+        }
         tape_element(n, s.attributes, kv.value, k);
     }
     append_tape(s.attributes, ctx.resource);

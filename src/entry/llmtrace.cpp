@@ -59,14 +59,20 @@ extern "C" Datum llmtrace_ingest_row_trigger(PG_FUNCTION_ARGS) {
     HeapTuple tuple = td->tg_trigtuple;
     bool isnull = false;
     Datum d = heap_getattr(tuple, 1, td->tg_relation->rd_att, &isnull);
-    if (isnull)
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                        errmsg("llmtrace: payload must not be NULL")));
-    text* payload = DatumGetTextPP(d);
-    return pg::entry_boundary([&]() -> Datum {
-        pg::ingest_payload(text_view(payload));
-        return PointerGetDatum(tuple);
+    text* payload = isnull ? nullptr : DatumGetTextPP(d);
+    pg::entry_boundary([&]() -> Datum {
+        if (payload)
+            pg::ingest_payload(text_view(payload));
+        else
+            pg::quarantine_null_payload();
+        return (Datum)0;
     });
+    // Return a copy, not the trigger tuple itself: the executor frees the tuple
+    // it materialized for the trigger only when the trigger returns another one
+    // (COPY materializes it in the statement's memory, so returning it as is
+    // would keep every payload of a COPY in memory until the statement ends).
+    // The copy lives in the per-tuple memory the trigger runs in.
+    return PointerGetDatum(heap_copytuple(tuple));
 }
 
 // AFTER INSERT ... FOR EACH STATEMENT on llmtrace.ingest: writes buffered spans.
@@ -81,13 +87,8 @@ extern "C" Datum llmtrace_ingest_statement_trigger(PG_FUNCTION_ARGS) {
 // llmtrace.ingest_json(payload text) -> bigint: spans newly stored.
 extern "C" Datum llmtrace_ingest_json(PG_FUNCTION_ARGS) {
     text* payload = PG_GETARG_TEXT_PP(0);
-    return pg::entry_boundary([&]() -> Datum {
-        pg::flush_spans();
-        pg::take_stored_count();
-        pg::ingest_payload(text_view(payload));
-        pg::flush_spans();
-        return Int64GetDatum(int64(pg::take_stored_count()));
-    });
+    return pg::entry_boundary(
+        [&]() -> Datum { return Int64GetDatum(int64(pg::ingest_json_payload(text_view(payload)))); });
 }
 
 // llmtrace.cost(provider, model, input, output, cached, cache_write, at) -> numeric

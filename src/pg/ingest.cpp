@@ -50,6 +50,7 @@ Datum values[(kBatch + 1) * kCols];
 char nulls[(kBatch + 1) * kCols];
 int pending = 0;
 int buffer_level = 0;
+bool force_direct = false;  // ingest_json nested inside an ingesting statement
 uint64_t stored_count = 0;
 
 SPIPlanPtr insert_plans[kPlanSizes] = {};
@@ -58,6 +59,7 @@ std::string insert_sql[kPlanSizes];
 
 void discard_pending() {
     pending = 0;
+    force_direct = false;
     if (batch_cxt) MemoryContextReset(batch_cxt);
 }
 
@@ -240,7 +242,7 @@ void fill_row(int row, const core::Span& s) {
 
 void buffer_span(const core::Span& s) {
     const int level = GetCurrentTransactionNestLevel();
-    const bool direct = pending > 0 && level != buffer_level;
+    const bool direct = force_direct || (pending > 0 && level != buffer_level);
     const int row = pending;  // a direct row uses the spare slot after the buffer
     pg_guard([&] {
         MemoryContext old = MemoryContextSwitchTo(batch_cxt);
@@ -337,17 +339,41 @@ void ingest_payload(std::string_view payload) {
 }
 
 uint64_t flush_spans() {
-    if (pending == 0) return 0;
+    // Rows buffered at a shallower nesting level belong to an enclosing
+    // statement: writing them here, inside a subtransaction, would let its
+    // rollback take them along. Their own statement trigger writes them.
+    if (pending == 0 || buffer_level != GetCurrentTransactionNestLevel()) return 0;
     const int count = pending;
     uint64_t stored = write_now(0, count);
     discard_pending();
     return stored;
 }
 
-uint64_t take_stored_count() {
-    uint64_t n = stored_count;
-    stored_count = 0;
-    return n;
+uint64_t ingest_json_payload(std::string_view payload) {
+    const uint64_t before = stored_count;
+    // Normally the buffer is empty here and this call uses it and writes it.
+    // Called inside a statement that has rows pending (ingest_json in a query
+    // that feeds llmtrace.ingest), its spans are written at once instead, so
+    // they are counted exactly and the pending rows stay with their statement.
+    const bool nested = pending > 0;
+    force_direct = nested;
+    try {
+        ingest_payload(payload);
+    } catch (...) {
+        force_direct = false;
+        throw;
+    }
+    force_direct = false;
+    if (!nested) flush_spans();
+    return stored_count - before;
 }
+
+void quarantine_null_payload() {
+    static const core::Failure null_payload{core::sqlstate::kNullNotAllowed, "the payload is NULL",
+                                            std::string(), std::string(), nullptr};
+    if (on_error == kOnErrorError) raise_failure(null_payload);
+    quarantine(std::string_view(""), null_payload);
+}
+
 
 }  // namespace llmtrace::pg

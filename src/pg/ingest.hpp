@@ -20,7 +20,10 @@ void ingest_payload(std::string_view payload);
 // spans are skipped by the primary key).
 uint64_t flush_spans();
 
-// Spans newly stored by flushes since the last call (and resets the count).
-uint64_t take_stored_count();
+// llmtrace.ingest_json: ingests and writes one payload; returns the spans it stored.
+uint64_t ingest_json_payload(std::string_view payload);
+
+// A NULL payload row: quarantined (payload '') or an error, by llmtrace.on_error.
+void quarantine_null_payload();
 
 }  // namespace llmtrace::pg
