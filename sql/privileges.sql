@@ -1,0 +1,172 @@
+--
+-- privileges: the llmtrace_writer / llmtrace_reader / llmtrace_admin roles,
+-- what each may do, SET search_path on every function, COMMENTs on the
+-- user-facing objects.
+--
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+\pset null '<null>'
+-- pg_regress runs every test of the suite in one database, and other tests
+-- change the price table: start from a freshly created extension.
+SET client_min_messages = warning;
+DROP EXTENSION llmtrace CASCADE;
+CREATE EXTENSION llmtrace;
+RESET client_min_messages;
+
+-- The three roles exist (created by CREATE EXTENSION when missing), cannot log
+-- in and hold no attributes.
+SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls
+FROM pg_roles WHERE rolname IN ('llmtrace_writer', 'llmtrace_reader', 'llmtrace_admin')
+ORDER BY rolname;
+
+-- Test login roles (roles are cluster-wide: unique names, dropped at the end).
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS regress_llmtrace_w;
+DROP ROLE IF EXISTS regress_llmtrace_r;
+DROP ROLE IF EXISTS regress_llmtrace_a;
+DROP ROLE IF EXISTS regress_llmtrace_none;
+RESET client_min_messages;
+CREATE ROLE regress_llmtrace_w LOGIN IN ROLE llmtrace_writer;
+CREATE ROLE regress_llmtrace_r LOGIN IN ROLE llmtrace_reader;
+CREATE ROLE regress_llmtrace_a LOGIN IN ROLE llmtrace_admin;
+CREATE ROLE regress_llmtrace_none LOGIN;
+
+-- Privileges per role on the core tables and views.
+SELECT r.rolname, c.relname,
+       has_table_privilege(r.oid, c.oid, 'SELECT') AS sel,
+       has_table_privilege(r.oid, c.oid, 'INSERT') AS ins,
+       has_table_privilege(r.oid, c.oid, 'UPDATE') AS upd,
+       has_table_privilege(r.oid, c.oid, 'DELETE') AS del,
+       has_table_privilege(r.oid, c.oid, 'TRUNCATE') AS trunc
+FROM pg_roles r
+CROSS JOIN pg_class c
+WHERE r.rolname IN ('regress_llmtrace_w', 'regress_llmtrace_r', 'regress_llmtrace_a', 'regress_llmtrace_none')
+  AND c.relnamespace = 'llmtrace'::regnamespace
+  AND c.relname IN ('ingest', 'spans', 'ingest_errors', 'model_prices')
+ORDER BY r.rolname, c.relname;
+SELECT r.rolname, p.oid::regprocedure AS function, has_function_privilege(r.oid, p.oid, 'EXECUTE') AS exec
+FROM pg_roles r
+CROSS JOIN pg_proc p
+WHERE r.rolname IN ('regress_llmtrace_w', 'regress_llmtrace_r', 'regress_llmtrace_a', 'regress_llmtrace_none')
+  AND p.pronamespace = 'llmtrace'::regnamespace
+  AND p.proname IN ('ingest_json', 'cost', 'ensure_partitions')
+ORDER BY r.rolname, p.oid::regprocedure::text;
+
+-- ---------------------------------------------------------------------------
+-- llmtrace_writer: may only ingest.
+-- ---------------------------------------------------------------------------
+SET ROLE regress_llmtrace_w;
+\set QUIET off
+INSERT INTO llmtrace.ingest (payload) VALUES ('{"trace_id":"priv","span_id":"w1","start_time":"2024-07-01T00:00:00Z","model":"gpt-4o","usage":{"prompt_tokens":100,"completion_tokens":10}}');
+COPY llmtrace.ingest (payload) FROM STDIN;
+{"trace_id":"priv","span_id":"w2","start_time":"2024-07-01T00:00:01Z"}
+\.
+\set QUIET on
+SELECT llmtrace.ingest_json('{"trace_id":"priv","span_id":"w3","start_time":"2024-07-01T00:00:02Z"}') AS w3;
+-- A bad payload from the writer is quarantined all the same.
+SELECT llmtrace.ingest_json('{"trace_id":"priv"}') AS bad;
+SELECT llmtrace.cost('openai', 'gpt-4o', 100, 10) AS cost;
+-- ... but cannot read or write anything directly.
+SELECT count(*) FROM llmtrace.spans;
+SELECT * FROM llmtrace.ingest;
+SELECT count(*) FROM llmtrace.ingest_errors;
+INSERT INTO llmtrace.spans (trace_id, span_id, start_time, status, cost_status, source_format)
+VALUES ('priv', 'forged', '2024-07-01', 'ok', 'no_usage', 'native');
+UPDATE llmtrace.spans SET cost_usd = 0;
+DELETE FROM llmtrace.spans;
+INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate) VALUES ('x', 'y', 'z');
+UPDATE llmtrace.model_prices SET input_usd_per_mtok = 0;
+SELECT llmtrace.ensure_partitions('2024-07-01', '2024-07-02');
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------
+-- llmtrace_reader: may read spans (and see quarantined payloads), not ingest.
+-- ---------------------------------------------------------------------------
+SET ROLE regress_llmtrace_r;
+SELECT trace_id, span_id, model, cost_usd, cost_status FROM llmtrace.spans ORDER BY trace_id, span_id;
+SELECT error, sqlstate, payload FROM llmtrace.ingest_errors ORDER BY id;
+SELECT count(*) > 0 AS sees_prices FROM llmtrace.model_prices;
+SELECT llmtrace.cost('openai', 'gpt-4o', 100, 10) AS cost;
+INSERT INTO llmtrace.ingest (payload) VALUES ('{"trace_id":"priv","span_id":"r1","start_time":"2024-07-01T00:00:00Z"}');
+SELECT llmtrace.ingest_json('{"trace_id":"priv","span_id":"r2","start_time":"2024-07-01T00:00:00Z"}');
+INSERT INTO llmtrace.spans (trace_id, span_id, start_time, status, cost_status, source_format)
+VALUES ('priv', 'forged', '2024-07-01', 'ok', 'no_usage', 'native');
+DELETE FROM llmtrace.ingest_errors;
+INSERT INTO llmtrace.model_prices (model, input_usd_per_mtok) VALUES ('reader-model', 1);
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------
+-- llmtrace_admin: prices and quarantine housekeeping (and ingest).
+-- ---------------------------------------------------------------------------
+SET ROLE regress_llmtrace_a;
+INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('regress', 'regress-model', 1, 2);
+SELECT llmtrace.ingest_json('{"trace_id":"priv","span_id":"a1","start_time":"2024-07-01T00:00:03Z","provider":"regress","model":"regress-model","usage":{"prompt_tokens":1000000,"completion_tokens":1000000}}') AS a1;
+SELECT span_id, cost_usd, cost_status FROM llmtrace.spans WHERE span_id = 'a1';
+DELETE FROM llmtrace.model_prices WHERE provider = 'regress';
+DELETE FROM llmtrace.ingest_errors;
+SELECT count(*) AS quarantined FROM llmtrace.ingest_errors;
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------
+-- Anyone else: no access to the schema at all.
+-- ---------------------------------------------------------------------------
+SET ROLE regress_llmtrace_none;
+INSERT INTO llmtrace.ingest (payload) VALUES ('{"trace_id":"priv","span_id":"n1","start_time":"2024-07-01T00:00:00Z"}');
+SELECT llmtrace.ingest_json('{"trace_id":"priv","span_id":"n2","start_time":"2024-07-01T00:00:00Z"}');
+SELECT count(*) FROM llmtrace.spans;
+RESET ROLE;
+
+SELECT span_id FROM llmtrace.spans WHERE trace_id = 'priv' ORDER BY span_id;
+
+-- ---------------------------------------------------------------------------
+-- Every function of the schema pins its search_path; the ingest entry points
+-- run as the extension owner (SECURITY DEFINER) so that writers need no
+-- privilege on the tables.
+-- ---------------------------------------------------------------------------
+SELECT p.oid::regprocedure AS function, p.proconfig
+FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.prosecdef
+ORDER BY p.oid::regprocedure::text;
+-- No function of the schema lacks a pinned search_path (expect no rows).
+SELECT p.oid::regprocedure AS function_without_search_path
+FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
+  AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
+ORDER BY 1::text;
+SELECT p.oid::regprocedure AS function, p.proconfig
+FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
+  AND p.proname IN ('ingest_json', 'cost', 'ensure_partitions')
+ORDER BY p.oid::regprocedure::text;
+
+-- ---------------------------------------------------------------------------
+-- COMMENTs: every table, view and non-trigger function of the schema has one
+-- (expect no rows), and those of the core objects read as follows.
+-- ---------------------------------------------------------------------------
+SELECT c.relname AS relation_without_comment
+FROM pg_class c
+WHERE c.relnamespace = 'llmtrace'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+  AND NOT c.relispartition AND obj_description(c.oid, 'pg_class') IS NULL
+ORDER BY 1;
+SELECT p.oid::regprocedure AS function_without_comment
+FROM pg_proc p
+WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.prorettype <> 'trigger'::regtype
+  AND obj_description(p.oid, 'pg_proc') IS NULL
+ORDER BY 1::text;
+SELECT c.relname, obj_description(c.oid, 'pg_class') AS comment
+FROM pg_class c
+WHERE c.relnamespace = 'llmtrace'::regnamespace
+  AND c.relname IN ('ingest', 'spans', 'ingest_errors', 'model_prices')
+ORDER BY c.relname;
+SELECT p.oid::regprocedure AS function, obj_description(p.oid, 'pg_proc') AS comment
+FROM pg_proc p
+WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.proname IN ('ingest_json', 'cost', 'ensure_partitions')
+ORDER BY p.oid::regprocedure::text;
+SELECT obj_description(e.oid, 'pg_extension') IS NOT NULL AS extension_has_comment
+FROM pg_extension e WHERE extname = 'llmtrace';
+-- The settings are documented.
+SELECT name, context, short_desc IS NOT NULL AND extra_desc IS NOT NULL AS documented
+FROM pg_settings WHERE name IN ('llmtrace.on_error', 'llmtrace.store_content') ORDER BY name;
+
+DROP ROLE regress_llmtrace_w;
+DROP ROLE regress_llmtrace_r;
+DROP ROLE regress_llmtrace_a;
+DROP ROLE regress_llmtrace_none;
