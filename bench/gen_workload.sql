@@ -271,7 +271,7 @@ WITH p AS MATERIALIZED (
                 pg_temp.kv_s('gen_ai.agent.name', svc),
                 pg_temp.kv_s('http.route', '/api/' || svc),
                 pg_temp.kv_s('user.id', user_id),
-                pg_temp.kv_s('session.id', 'sess_' || left(trace_hex, 12)))
+                pg_temp.kv_s('session.id', 'sess_' || left(md5('otlp-session/' || i), 12)))
             WHEN vocab = 'genai' THEN pg_temp.jarr(
                 pg_temp.kv_s('gen_ai.operation.name', 'chat'),
                 pg_temp.kv_s('gen_ai.provider.name',

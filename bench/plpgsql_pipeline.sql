@@ -202,11 +202,11 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    RETURN (greatest(coalesce(p_input, 0) - cached - cache_write, 0) * pr.input_usd_per_mtok
+    RETURN trim_scale((greatest(coalesce(p_input, 0) - cached - cache_write, 0) * pr.input_usd_per_mtok
             + cached * coalesce(pr.cached_input_usd_per_mtok, pr.input_usd_per_mtok)
             + cache_write * coalesce(pr.cache_write_usd_per_mtok, pr.input_usd_per_mtok)
             + coalesce(p_output, 0) * coalesce(pr.output_usd_per_mtok, pr.input_usd_per_mtok))
-           / 1000000;
+           / 1000000);
 END
 $$;
 
