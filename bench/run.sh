@@ -264,12 +264,19 @@ if [ "$PGBENCH_SECONDS" -gt 0 ]; then
         [ -n "${FAILED[$p]:-}" ] && continue
         reset_pipeline "$p"
         case $p in
-        llmtrace) sel='payload' ;;
-        *) sel='payload::jsonb' ;;
+        llmtrace) sel='l.payload' ;;
+        *) sel='l.payload::jsonb' ;;
         esac
+        # A random payload with a random id tag (see gen_workload.sql, gw_id), so that
+        # almost every transaction delivers new spans rather than a re-delivery.
         cat >"$WORK/pgbench.$p.sql" <<SQL
 \set id random(1, $PAYLOADS)
-INSERT INTO $(target "$p") (payload) SELECT $sel FROM bench_floor.lines WHERE id = :id;
+\set t random(4096, 65535)
+INSERT INTO $(target "$p") (payload)
+SELECT ($sel) FROM (SELECT replace(replace(replace(payload, '"a000', '"' || to_hex(:t)),
+                                           '"A000', '"' || upper(to_hex(:t))),
+                                   '"req_a000', '"req_' || to_hex(:t)) AS payload
+                    FROM bench_floor.lines WHERE id = :id) l;
 SQL
         if pgbench -n -c "$PGBENCH_CLIENTS" -j "$PGBENCH_CLIENTS" -T "$PGBENCH_SECONDS" \
                 -f "$WORK/pgbench.$p.sql" >"$WORK/pgbench.$p.out" 2>&1; then
