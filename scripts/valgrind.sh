@@ -15,15 +15,21 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
 as_pg "$bindir/initdb" -D "$work/data" -U postgres -E UTF8 --no-locale -A trust >/dev/null
 as_pg mkdir -p "$work/socket"
-as_pg bash -c "valgrind --quiet --trace-children=yes --track-origins=yes --read-var-inline-info=yes \
+as_pg bash -c "valgrind --quiet --trace-children=yes --track-origins=yes --read-inline-info=yes \
     --error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END --log-file=$work/valgrind.%p.log \
     $bindir/postgres -D $work/data -p $PORT -k $work/socket -c listen_addresses='' \
     >$work/server.log 2>&1 &"
 trap 'as_pg "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true' EXIT
-for i in $(seq 1 120); do
-    pg_isready -h "$work/socket" -p "$PORT" >/dev/null 2>&1 && break
+up=0
+for i in $(seq 1 180); do
+    if pg_isready -h "$work/socket" -p "$PORT" >/dev/null 2>&1; then up=1; break; fi
     sleep 1
 done
+if [ "$up" != 1 ]; then
+    tail -20 "$work/server.log"
+    echo "valgrind: the server did not start under valgrind"
+    exit 1
+fi
 PGHOST=$work/socket PGPORT=$PORT PGUSER=postgres make installcheck REGRESS_OPTS="--load-extension=llmtrace --encoding=UTF8 --no-locale" || true
 as_pg "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
 trap - EXIT

@@ -68,3 +68,30 @@ SELECT span_id, input, output, attributes FROM llmtrace.spans WHERE span_id IN (
 \set QUIET off
 INSERT INTO llmtrace.ingest (payload) VALUES ('{"trace_id":"count","span_id":"1","start_time":"2024-06-04T00:00:00Z"}') RETURNING payload;
 \set QUIET on
+
+-- exact_and_prefix_rows_of_one_model_mixed: an exact and a prefix row for the
+-- same provider and model were grouped together by the price cache.
+INSERT INTO llmtrace.model_prices (provider, model, match, input_usd_per_mtok, valid_from) VALUES
+  ('openai', 'mix-model', 'prefix', 5, '-infinity'),
+  ('openai', 'mix-model', 'exact', 2.5, '2024-05-13');
+SELECT llmtrace.cost('openai', 'mix-model-tts', 1000000, 0, 0, 0, '2025-01-01') AS prefix_5,
+       llmtrace.cost('openai', 'mix-model', 1000000, 0, 0, 0, '2025-01-01') AS exact_2_5,
+       llmtrace.cost('openai', 'mix-model', 1000000, 0, 0, 0, '2024-01-01') AS before_exact_5;
+
+-- nul_in_keys_reached_jsonb: \u0000 in an object key was not refused (22P05).
+SELECT llmtrace.ingest_json('{"trace_id":"nk","span_id":"1","start_time":"2024-01-01T00:00:00Z","x\u0000y":1}') AS top_level_key,
+       llmtrace.ingest_json('{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203337","startTimeUnixNano":"1709290800000000000","attributes":[{"key":"gen_ai.prompt.0.ro\u0000le","value":{"stringValue":"user"}}]}]}]}]}') AS indexed_field;
+
+-- failure_messages_not_utf8: quoted values were cut mid-character; messages
+-- must be valid text (they are stored in ingest_errors.error).
+SELECT llmtrace.ingest_json('{"trace_id":"u8","span_id":"1","start_time":"2024-01-01T00:00:00Z","status":"a' || repeat('é', 30) || '"}') AS cut_value;
+
+-- lenient_number_text: "0x10" was read as 16 USD and "1714564800.5.9" as a time.
+SELECT llmtrace.ingest_json('{"trace_id":"nt","span_id":"1","start_time":"2024-01-01T00:00:00Z","cost_usd":"0x10"}') AS hex_cost,
+       llmtrace.ingest_json('{"trace_id":"nt","span_id":"2","start_time":"1714564800.5.9"}') AS two_dots;
+SELECT error, sqlstate, location FROM llmtrace.ingest_errors WHERE id > 1 ORDER BY id;
+
+-- attribute_keys_collided: an OTLP attribute named like a span field
+-- ("flags", "scope") was overwritten in attributes; span fields are otel.*.
+SELECT llmtrace.ingest_json('{"resourceSpans":[{"scopeSpans":[{"scope":{"name":"lib"},"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203338","startTimeUnixNano":"1709290800000000000","flags":1,"attributes":[{"key":"flags","value":{"stringValue":"mine"}},{"key":"scope","value":{"stringValue":"also mine"}}]}]}]}]}') AS collide;
+SELECT attributes FROM llmtrace.spans WHERE span_id = 'b7ad6b7169203338';

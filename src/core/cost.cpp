@@ -195,7 +195,7 @@ void PriceTable::build() {
     std::unordered_map<std::string, size_t> key_to_group;
     for (size_t i = 0; i < rows_.size(); ++i) {
         const PriceRow& r = rows_[i];
-        std::string key = r.provider + '\0' + r.model + (r.prefix ? "\0p" : "\0e");
+        std::string key = r.provider + '\0' + r.model + '\0' + (r.prefix ? 'p' : 'e');
         auto it = key_to_group.find(key);
         size_t g;
         if (it == key_to_group.end()) {

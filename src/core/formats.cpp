@@ -344,17 +344,14 @@ void read_vercel(Normalizer& n, object o, Span& s) {
         if (auto v = first_of(mo, {"input", "prompt", "messages"})) set_content(n, s.input, *v, "metadata.input");
         if (auto v = first_of(mo, {"output", "response", "completion", "text"}))
             set_content(n, s.output, *v, "metadata.output");
+        // metadata.tokens stays in metadata whole, like native usage: not every
+        // spelling of a token count maps to a column.
         copy_unmapped_nested(n, s, "metadata", mo,
-                             {"model", "provider", "tokens", "cost_usd", "cost", "user_id", "userId",
+                             {"model", "provider", "cost_usd", "cost", "user_id", "userId",
                               "session_id", "sessionId", "environment", "project", "endpoint",
                               "feature", "name", "operation", "input", "prompt", "messages",
                               "output", "response", "completion", "text", "traceId", "trace_id",
                               "requestId"});
-        if (auto t = get(mo, "tokens")) {
-            // tokens is kept whole, like native usage: not every key maps to a column.
-            s.attributes.key("tokens");
-            tape_element(n, s.attributes, *t, "metadata.tokens");
-        }
     }
     if (!present(s.name) && present(s.endpoint)) {
         std::string nm = present(method) ? std::string(method) + " " + std::string(s.endpoint)

@@ -168,6 +168,55 @@ void allocate(simdjson::dom::parser& p, size_t capacity) {
 }
 }  // namespace
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0.
+size_t utf8_sequence(std::string_view s, size_t i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) return c == 0 ? 0 : 1;
+    if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+    else return 0;
+    if (i + n > s.size()) return 0;
+    for (size_t k = 1; k < n; ++k) {
+        const unsigned char d = static_cast<unsigned char>(s[i + k]);
+        if ((d & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (d & 0x3F);
+    }
+    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+std::string valid_utf8(std::string s) {
+    std::string out;
+    size_t i = 0;
+    bool changed = false;
+    while (i < s.size()) {
+        size_t n = utf8_sequence(s, i);
+        if (n == 0) {
+            out += '?';
+            changed = true;
+            ++i;
+        } else {
+            out.append(s, i, n);
+            i += n;
+        }
+    }
+    return changed ? out : s;
+}
+
+}  // namespace
+
+Failure make_failure(const char* state, std::string message, std::string location,
+                     std::string json, const char* format) {
+    return Failure{state, valid_utf8(std::move(message)), valid_utf8(std::move(location)),
+                   std::move(json), format};
+}
+
 Normalizer::Normalizer() {
     allocate(parser_, 64 * 1024);
     allocate(nested_parser_, 16 * 1024);
@@ -191,7 +240,7 @@ void Normalizer::fail_payload(std::string_view payload, const char* state, std::
                               Result& out) {
     (void)payload;
     out.payload_failed = true;
-    out.failures.push_back(Failure{state, std::move(msg), std::string(), std::string(), nullptr});
+    out.failures.push_back(make_failure(state, std::move(msg), std::string(), std::string(), nullptr));
 }
 
 void Normalizer::normalize(std::string_view payload, Result& out) {
@@ -216,9 +265,9 @@ void Normalizer::normalize(std::string_view payload, Result& out) {
         for (auto item : simdjson::dom::array(root)) {
             std::string loc = "[" + std::to_string(i++) + "]";
             if (item.type() == simdjson::dom::element_type::ARRAY) {
-                out.failures.push_back(Failure{sqlstate::kInvalidParameter,
-                                               "a nested array is not a span payload", loc,
-                                               element_to_json(item), nullptr});
+                out.failures.push_back(make_failure(sqlstate::kInvalidParameter,
+                                                    "a nested array is not a span payload", loc,
+                                                    element_to_json(item), nullptr));
                 continue;
             }
             normalize_value(item, loc, out);
@@ -237,7 +286,7 @@ void Normalizer::normalize_value(simdjson::dom::element v, const std::string& lo
     try {
         normalize_one(v, loc, out);
     } catch (const InputError& e) {
-        out.failures.push_back(Failure{e.sqlstate(), e.what(), loc, element_to_json(v), nullptr});
+        out.failures.push_back(make_failure(e.sqlstate(), e.what(), loc, element_to_json(v), nullptr));
     }
 }
 
@@ -277,9 +326,10 @@ void Normalizer::normalize_one(simdjson::dom::element v, const std::string& loc,
         case SourceFormat::Vercel: read_vercel(*this, o, s); break;
         default: read_native(*this, o, s); break;
         }
+        if (may_contain_nul_) check_span_nul(s);
     } catch (const InputError& e) {
         out.failures.push_back(
-            Failure{e.sqlstate(), e.what(), loc, element_to_json(v), to_string(f)});
+            make_failure(e.sqlstate(), e.what(), loc, element_to_json(v), to_string(f)));
         return;
     }
     s.attributes.end_object();
@@ -404,12 +454,12 @@ double amount_of(element v, std::string_view field) {
     case simdjson::dom::element_type::UINT64: d = double(uint64_t(v)); break;
     case simdjson::dom::element_type::DOUBLE: d = double(v); break;
     case simdjson::dom::element_type::STRING: {
-        std::string s{std::string_view(v)};
-        char* end = nullptr;
-        d = std::strtod(s.c_str(), &end);
-        if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(d))
+        // A decimal number as text; no hexadecimal, infinity or trailing junk.
+        std::string_view s(v);
+        auto r = std::from_chars(s.data(), s.data() + s.size(), d, std::chars_format::general);
+        if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(d))
             fail(sqlstate::kInvalidParameter,
-                 std::string(field) + " must be a number, got \"" + s.substr(0, 40) + "\"");
+                 std::string(field) + " must be a number, got \"" + std::string(s.substr(0, 40)) + "\"");
         break;
     }
     default:
@@ -439,6 +489,46 @@ void check_tree(element v, std::string_view field) {
     default:
         break;
     }
+}
+
+namespace {
+
+// Throws 22P05 on the first key or string holding a NUL.
+class NulCheck final : public JsonSink {
+public:
+    explicit NulCheck(const char* field) : field_(field) {}
+    void begin_object() override {}
+    void end_object() override {}
+    void begin_array() override {}
+    void end_array() override {}
+    void key(std::string_view k) override { check_nul(k, field_); }
+    void string(std::string_view s) override { check_nul(s, field_); }
+    void int64(int64_t) override {}
+    void uint64(uint64_t) override {}
+    void dbl(double) override {}
+    void boolean(bool) override {}
+    void null() override {}
+
+private:
+    const char* field_;
+};
+
+}  // namespace
+
+void check_span_nul(const Span& s) {
+    const std::pair<Str, const char*> texts[] = {
+        {s.trace_id, "trace id"}, {s.span_id, "span id"}, {s.parent_span_id, "parent span id"},
+        {s.name, "name"}, {s.kind, "kind"}, {s.operation, "operation"},
+        {s.error_message, "error message"}, {s.service, "service"}, {s.project, "project"},
+        {s.environment, "environment"}, {s.endpoint, "endpoint"}, {s.feature, "feature"},
+        {s.provider, "provider"}, {s.model, "model"}, {s.user_id, "user id"},
+        {s.session_id, "session id"}};
+    for (const auto& t : texts)
+        if (present(t.first)) check_nul(t.first, t.second);
+    NulCheck in("input"), out("output"), attrs("an attribute");
+    s.input.replay(in);
+    s.output.replay(out);
+    s.attributes.replay(attrs);
 }
 
 void tape_element(Normalizer& n, JsonTape& t, element v, std::string_view field) {
@@ -587,7 +677,10 @@ int64_t timestamp_of(element v, std::string_view field) {
                 fail(sqlstate::kDatetimeOverflow, std::string(field) + " is out of range");
             return epoch_integer_us(x, field);
         }
-        d = std::strtod(std::string(s).c_str(), nullptr);
+        auto r = std::from_chars(s.data(), s.data() + s.size(), d, std::chars_format::fixed);
+        if (r.ec != std::errc() || r.ptr != s.data() + s.size())
+            fail(sqlstate::kInvalidDatetime,
+                 std::string(field) + " is not a Unix epoch number: \"" + std::string(s.substr(0, 40)) + "\"");
         break;
     }
     case simdjson::dom::element_type::INT64:

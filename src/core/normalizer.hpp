@@ -45,6 +45,11 @@ struct Failure {
     const char* format;    // source format, or nullptr when unknown
 };
 
+// A Failure whose message is made valid UTF-8 (bad values are quoted in
+// messages, possibly cut mid-character) and free of NUL.
+Failure make_failure(const char* sqlstate, std::string message, std::string location,
+                     std::string json, const char* format);
+
 struct Result {
     std::vector<Span> spans;
     std::vector<Failure> failures;
@@ -114,6 +119,9 @@ double amount_of(element v, std::string_view field);
 // Whole element into a jsonb tape; checks the subtree for \u0000.
 void tape_element(Normalizer& n, JsonTape& t, element v, std::string_view field);
 void check_tree(element v, std::string_view field);
+// With \u0000 somewhere in the payload: every text field, key and string of
+// the finished span is checked (22P05), whatever path put it there.
+void check_span_nul(const Span& s);
 // Content (input/output): dropped when llmtrace.store_content = 'none'.
 void set_content(Normalizer& n, JsonTape& t, element v, std::string_view field);
 // Timestamps: ISO 8601 text, or a Unix epoch number whose unit is inferred

@@ -126,7 +126,6 @@ constexpr std::array<IndexedPrefix, 4> kIndexed = {{
     {"llm.input_messages.", kInput, "message."},
     {"llm.output_messages.", kOutput, "message."},
 }};
-constexpr uint8_t kIndexedPriority = 1;
 
 struct IndexedField {
     uint32_t index;
@@ -373,8 +372,8 @@ bool is_content_key(std::string_view key,
 // What a resource or a scope contributes to each span below it.
 struct Context {
     std::array<Str, kTargetCount> text{};
-    JsonTape resource;  // attributes["resource"] events, or empty
-    JsonTape scope;     // attributes["scope"] events, or empty
+    JsonTape resource;  // attributes["otel.resource"] events, or empty
+    JsonTape scope;     // attributes["otel.scope"] events, or empty
 };
 
 bool is_text_target(Target t) {
@@ -392,7 +391,7 @@ Str anyvalue_text(Normalizer& n, element av, std::string_view key) {
 }
 
 // Resource attributes: mapped ones become defaults for every span, the rest are
-// kept as attributes["resource"].
+// kept as attributes["otel.resource"].
 void read_resource(Normalizer& n, object rs, Context& ctx, const std::string& where) {
     auto r = get(rs, "resource");
     std::optional<element> schema = get(rs, "schemaUrl");
@@ -420,11 +419,11 @@ void read_resource(Normalizer& n, object rs, Context& ctx, const std::string& wh
         }
     }
     if (best[kProvider] >= 0) ctx.text[kProvider] = normalized_provider(n, ctx.text[kProvider]);
-    // Pass 2: the rest is kept as attributes["resource"].
+    // Pass 2: the rest is kept as attributes["otel.resource"].
     bool open = false;
     auto open_object = [&] {
         if (!open) {
-            ctx.resource.key("resource");
+            ctx.resource.key("otel.resource");
             ctx.resource.begin_object();
             open = true;
         }
@@ -468,7 +467,7 @@ void read_scope(Normalizer& n, object ss, const char* scope_key, Context& ctx, c
     object so;
     if (sc && sc->get_object().get(so)) fail(sqlstate::kInvalidParameter, where + "scope must be an object");
     if ((!sc || so.size() == 0) && !schema) return;
-    ctx.scope.key("scope");
+    ctx.scope.key("otel.scope");
     ctx.scope.begin_object();
     if (sc)
         for (auto kv : so) {
@@ -678,13 +677,15 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
         if (!present(s.error_message)) s.error_message = error_type;
     }
 
-    // Remaining span fields (events, links, traceState, flags, ...) are kept as sent.
+    // Remaining span fields (events, links, traceState, flags, ...) are kept as
+    // sent, under "otel.<field>" so that they never collide with an attribute
+    // (OpenTelemetry reserves the otel.* attribute namespace).
     for (auto kv : so) {
         std::string_view k = kv.key;
         if (k == "traceId" || k == "spanId" || k == "parentSpanId" || k == "name" || k == "kind" ||
             k == "startTimeUnixNano" || k == "endTimeUnixNano" || k == "attributes" || k == "status")
             continue;
-        s.attributes.key(k);
+        s.attributes.key(n.arena().copy("otel." + std::string(k)));
         if (k == "events" && n.content_mode() == ContentMode::None &&
             kv.value.type() == simdjson::dom::element_type::ARRAY) {
             // GenAI events (gen_ai.user.message, gen_ai.choice, ...) carry message content.
@@ -721,7 +722,7 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
             if (r.get_object().get(ro)) fail(sqlstate::kInvalidParameter, "resourceSpans entries must be objects");
             read_resource(n, ro, ctx, "");
         } catch (const InputError& e) {
-            out.failures.push_back(Failure{e.sqlstate(), e.what(), rloc, element_to_json(r), "otlp"});
+            out.failures.push_back(make_failure(e.sqlstate(), e.what(), rloc, element_to_json(r), "otlp"));
             continue;
         }
         const char* scope_list = "scopeSpans";
@@ -735,7 +736,7 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
         try {
             scopes = array_field(ro, scope_list, "");
         } catch (const InputError& e) {
-            out.failures.push_back(Failure{e.sqlstate(), e.what(), rloc, element_to_json(r), "otlp"});
+            out.failures.push_back(make_failure(e.sqlstate(), e.what(), rloc, element_to_json(r), "otlp"));
             continue;
         }
         size_t si = 0;
@@ -748,7 +749,7 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
                 read_scope(n, sco, scope_key, ctx, "");
                 spans = array_field(sco, "spans", "");
             } catch (const InputError& e) {
-                out.failures.push_back(Failure{e.sqlstate(), e.what(), sloc, element_to_json(sc), "otlp"});
+                out.failures.push_back(make_failure(e.sqlstate(), e.what(), sloc, element_to_json(sc), "otlp"));
                 continue;
             }
             size_t pi = 0;
@@ -760,8 +761,9 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
                     object spo;
                     if (sp.get_object().get(spo)) fail(sqlstate::kInvalidParameter, "a span must be an object");
                     read_span(n, spo, ctx, "", s);
+                    if (n.may_contain_nul()) check_span_nul(s);
                 } catch (const InputError& e) {
-                    out.failures.push_back(Failure{e.sqlstate(), e.what(), ploc, element_to_json(sp), "otlp"});
+                    out.failures.push_back(make_failure(e.sqlstate(), e.what(), ploc, element_to_json(sp), "otlp"));
                     continue;
                 }
                 s.attributes.end_object();

@@ -557,7 +557,7 @@ TEST_F(LiteLlmPrices, GeminiSpanWithThoughts) {
 // same provider and model fall into ONE group. Whichever is added first decides
 // whether the group is exact or prefix, and the other row's prices and
 // valid_from mix into it.
-TEST(PriceLookup, DISABLED_ExactAndPrefixRowsOfTheSameModelStayApart) {
+TEST(PriceLookup, ExactAndPrefixRowsOfTheSameModelStayApart) {
     for (bool prefix_first : {true, false}) {
         core::PriceTable t;
         PriceRow pre = row("openai", "gpt-4o", true, "5");                 // gpt-4o*
