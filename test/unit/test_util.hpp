@@ -9,6 +9,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <simdjson.h>
+
 #include <string>
 #include <string_view>
 
@@ -78,38 +80,9 @@ inline std::string read_test_file(const std::string& name) {
 
 // True when s is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 inline bool valid_utf8(std::string_view s) {
-    size_t i = 0;
-    while (i < s.size()) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > s.size()) return false;
-        for (size_t k = 1; k < len; ++k) {
-            unsigned char cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
+    // simdjson's validator is strict (no overlongs, no surrogates, <= U+10FFFF)
+    // and independent of the code under test.
+    return simdjson::validate_utf8(s.data(), s.size());
 }
 
 }  // namespace llmtrace::test
