@@ -107,6 +107,9 @@ BEGIN
                        WHERE n.nspname = 'llmtrace' AND c.relname = part) THEN
             IF EXISTS (SELECT 1 FROM llmtrace.spans_default
                        WHERE start_time >= lo AND start_time < hi) THEN
+                -- No span may reach the default partition between the move and
+                -- the attach (which would then find it there and fail).
+                LOCK TABLE llmtrace.spans_default IN ACCESS EXCLUSIVE MODE;
                 EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.spans '
                                'INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
                 EXECUTE format('WITH moved AS (DELETE FROM llmtrace.spans_default '
