@@ -15,9 +15,7 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 [ "$(id -u)" = 0 ] && chown postgres: "$work"
 as_pg "$bindir/initdb" -D "$work/data" -U postgres -E UTF8 --no-locale -A trust >/dev/null
 as_pg mkdir -p "$work/socket"
-cp scripts/valgrind.supp "$work/valgrind.supp"
 as_pg bash -c "valgrind --quiet --trace-children=yes --track-origins=yes --read-inline-info=yes \
-    --suppressions=$work/valgrind.supp \
     --error-markers=VALGRINDERROR-BEGIN,VALGRINDERROR-END --log-file=$work/valgrind.%p.log \
     $bindir/postgres -D $work/data -p $PORT -k $work/socket -c listen_addresses='' \
     >$work/server.log 2>&1 &"
@@ -39,17 +37,25 @@ PGHOST=$work/socket PGPORT=$PORT PGUSER=postgres "$regress" --inputdir=. --outpu
     --dbname=contrib_regression $(basename -s .sql sql/*.sql) || true
 as_pg "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
 trap - EXIT
+# Every report, with its origin stack (--track-origins), is one block.
+blocks() { awk '/VALGRINDERROR-BEGIN/{b="";f=1} f{b=b"\n"$0} /VALGRINDERROR-END/{f=0; print b "\n@@"}' "$work"/valgrind.*.log; }
 errors=$(cat "$work"/valgrind.*.log | grep -c 'VALGRINDERROR-BEGIN' || true)
-ours=$(awk '/VALGRINDERROR-BEGIN/{b="";f=1} f{b=b"\n"$0} /VALGRINDERROR-END/{f=0; if (b ~ /llmtrace/) print b}' "$work"/valgrind.*.log)
-echo "valgrind: $errors error reports in total"
+ours=$(blocks | awk 'BEGIN{RS="@@"} /llmtrace/' )
+# PostgreSQL without its own suppression file reports uninitialised padding
+# bytes in buffers it writes (write/pwrite64/sendto "Syscall param") and an
+# overlapping copy in its regular-expression cache (RE_compile_and_cache, any
+# use of ~); any other kind of report (invalid read or write, use of
+# uninitialised values in a branch, ...) counts, wherever it is.
+other=$(blocks | awk 'BEGIN{RS="@@"} /VALGRINDERROR-BEGIN/ && !/Syscall param (write|pwrite64|sendto|pwritev)/ && !/overlap in memcpy[^\n]*\n[^\n]*\n[^\n]*RE_compile_and_cache/')
+echo "valgrind: $errors reports in total"
 if [ -n "$ours" ]; then
     echo "$ours" | head -200
-    echo "valgrind: errors involving llmtrace code found (logs in $work)"
+    echo "valgrind: reports involving llmtrace code (logs in $work)"
     exit 1
 fi
-if [ "$errors" -gt 0 ]; then
-    cat "$work"/valgrind.*.log | grep -A12 'VALGRINDERROR-BEGIN' | head -60
-    echo "valgrind: errors outside llmtrace code (logs in $work)"
+if [ -n "$other" ]; then
+    echo "$other" | head -200
+    echo "valgrind: invalid accesses or uses of uninitialised values (logs in $work)"
     exit 1
 fi
-echo "valgrind: no invalid access in llmtrace code (logs in $work)"
+echo "valgrind: no invalid access and no report involving llmtrace code; $errors known reports of PostgreSQL itself (logs in $work)"
