@@ -236,9 +236,7 @@ std::optional<simdjson::dom::element> Normalizer::parse_nested(std::string_view 
     return e;
 }
 
-void Normalizer::fail_payload(std::string_view payload, const char* state, std::string msg,
-                              Result& out) {
-    (void)payload;
+void Normalizer::fail_payload(const char* state, std::string msg, Result& out) {
     out.payload_failed = true;
     out.failures.push_back(make_failure(state, std::move(msg), std::string(), std::string(), nullptr));
 }
@@ -257,7 +255,7 @@ void Normalizer::normalize(std::string_view payload, Result& out) {
     simdjson::dom::element root;
     auto code = parser_.parse(payload.data(), payload.size(), true).get(root);
     if (code) {
-        fail_payload(payload, sqlstate_for(code), describe_parse_error(payload, code), out);
+        fail_payload(sqlstate_for(code), describe_parse_error(payload, code), out);
         return;
     }
     if (root.type() == simdjson::dom::element_type::ARRAY) {

@@ -87,7 +87,7 @@ public:
 private:
     void normalize_value(simdjson::dom::element root, const std::string& loc, Result& out);
     void normalize_one(simdjson::dom::element v, const std::string& loc, Result& out);
-    void fail_payload(std::string_view payload, const char* sqlstate, std::string msg, Result& out);
+    void fail_payload(const char* sqlstate, std::string msg, Result& out);
 
     Options opts_;
     simdjson::dom::parser parser_;
@@ -128,7 +128,6 @@ void set_content(Normalizer& n, JsonTape& t, element v, std::string_view field);
 // from its magnitude (s, ms, us or ns). Returns microseconds since the epoch.
 int64_t timestamp_of(element v, std::string_view field);
 int64_t parse_iso8601(std::string_view s, std::string_view field);
-std::string_view status_text(SpanStatus s);
 // Finishes the timing fields from what the payload gave.
 void finish_times(Span& s, std::optional<int64_t> start, std::optional<int64_t> end,
                   std::optional<double> duration_ms);
