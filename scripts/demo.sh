@@ -36,6 +36,12 @@ FROM llmtrace.spans WHERE model IS NOT NULL
 GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST;
 \echo '== What the price table says for one call (llmtrace.cost)'
 SELECT llmtrace.cost('anthropic', 'claude-sonnet-4-5', 13400, 450, 12000, 500) AS claude_call_usd;
+\echo '== Models seen without a price (llmtrace.unpriced_models); add one and reprice'
+SELECT provider, model, spans, input_tokens, output_tokens FROM llmtrace.unpriced_models;
+INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('acme', 'acme-large-2', 0.8, 2.4);
+SELECT llmtrace.reprice('-infinity', 'infinity') AS spans_repriced;
+SELECT span_id, model, cost_usd, cost_status FROM llmtrace.spans WHERE model = 'acme-large-2';
 \echo '== Quarantined input (llmtrace.ingest_errors)'
 SELECT sqlstate, coalesce(location, '(whole payload)') AS location, error FROM llmtrace.ingest_errors ORDER BY id;
 SQL
