@@ -1073,8 +1073,8 @@ TEST_F(NormalizerTest, FailuresAreAlwaysClass22) {
 }
 
 // ===========================================================================
-// Regression tests named after bugs (found while writing these tests and
-// fixed in 68359db), then bugs still open:  until src/core is fixed.
+// Regression tests named after the bugs they caught (found by these tests and
+// by the fuzzer).
 // ===========================================================================
 
 // Was a crash: read_otlp/read_span/read_resource/emit_anyvalue iterated the
