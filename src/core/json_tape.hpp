@@ -83,6 +83,10 @@ public:
     void boolean(bool v) { push(JsonEventType::Bool).b = v; }
     void null() { push(JsonEventType::Null); }
     void element(simdjson::dom::element e) { push(JsonEventType::Element).elem = e; }
+    // Appends every event of another tape (which must outlive this one's use).
+    void append(const JsonTape& other) {
+        events_.insert(events_.end(), other.events_.begin(), other.events_.end());
+    }
 
     // Replays the tape into a sink.
     void replay(JsonSink& sink) const;

@@ -484,25 +484,6 @@ void read_scope(Normalizer& n, object ss, const char* scope_key, Context& ctx, c
     ctx.scope.end_object();
 }
 
-void append_tape(JsonTape& dst, const JsonTape& src) {
-    for (const JsonEvent& e : src.events()) {
-        switch (e.type) {
-        case JsonEventType::BeginObject: dst.begin_object(); break;
-        case JsonEventType::EndObject: dst.end_object(); break;
-        case JsonEventType::BeginArray: dst.begin_array(); break;
-        case JsonEventType::EndArray: dst.end_array(); break;
-        case JsonEventType::Key: dst.key(e.str); break;
-        case JsonEventType::String: dst.string(e.str); break;
-        case JsonEventType::Int64: dst.int64(e.i); break;
-        case JsonEventType::UInt64: dst.uint64(e.u); break;
-        case JsonEventType::Double: dst.dbl(e.d); break;
-        case JsonEventType::Bool: dst.boolean(e.b); break;
-        case JsonEventType::Null: dst.null(); break;
-        case JsonEventType::Element: dst.element(e.elem); break;
-        }
-    }
-}
-
 void set_content_anyvalue(Normalizer& n, JsonTape& t, element av, std::string_view key) {
     if (n.content_mode() == ContentMode::None) return;
     std::string_view which;
@@ -703,8 +684,8 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
         }
         tape_element(n, s.attributes, kv.value, k);
     }
-    append_tape(s.attributes, ctx.resource);
-    append_tape(s.attributes, ctx.scope);
+    s.attributes.append(ctx.resource);
+    s.attributes.append(ctx.scope);
 }
 
 }  // namespace
