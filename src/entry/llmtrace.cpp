@@ -3,6 +3,7 @@
 #include "core/cost.hpp"
 #include "pg/guard.hpp"
 #include "pg/ingest.hpp"
+#include "pg/pg_time.hpp"
 #include "pg/price_cache.hpp"
 #include "pg/settings.hpp"
 
@@ -105,11 +106,7 @@ extern "C" Datum llmtrace_cost(PG_FUNCTION_ARGS) {
             if (t < 0) throw core::InputError("22023", "llmtrace.cost: token counts must not be negative");
         core::PriceTable& prices = pg::current_prices();
         std::string prov = provider ? core::normalize_provider(text_view(provider)) : std::string();
-        int64_t at_us = TIMESTAMP_NOT_FINITE(at)
-                            ? (TIMESTAMP_IS_NOBEGIN(at) ? std::numeric_limits<int64_t>::min()
-                                                        : std::numeric_limits<int64_t>::max())
-                            : at + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-        const core::PriceRow* row = prices.lookup(prov, text_view(model), at_us);
+        const core::PriceRow* row = prices.lookup(prov, text_view(model), pg::unix_us(at));
         if (!row) return (Datum)0;
         std::string s = core::attousd_to_text(core::compute_cost(*row, tokens[0], tokens[1], tokens[2], tokens[3]));
         pg::pg_guard([&] { cost_text = pstrdup(s.c_str()); });

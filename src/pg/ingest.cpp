@@ -16,6 +16,7 @@
 #include "core/normalizer.hpp"
 #include "pg/guard.hpp"
 #include "pg/jsonb_builder.hpp"
+#include "pg/pg_time.hpp"
 #include "pg/price_cache.hpp"
 #include "pg/settings.hpp"
 
@@ -168,10 +169,6 @@ inline void set_int8(Datum& v, char& n, const std::optional<int64_t>& x) {
     }
     v = Int64GetDatum(*x);
     n = ' ';
-}
-
-inline TimestampTz to_timestamptz(int64_t unix_us) {
-    return unix_us - (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 }
 
 // Fills buffer row `row` from a span. Runs inside pg_guard.

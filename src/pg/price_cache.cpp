@@ -4,6 +4,7 @@
 #include "pg/price_cache.hpp"
 
 #include "pg/guard.hpp"
+#include "pg/pg_time.hpp"
 
 #include <string>
 #include <vector>
@@ -15,13 +16,6 @@ namespace {
 core::PriceTable prices;
 bool prices_valid = false;
 Oid prices_relid = InvalidOid;
-
-// Unix microseconds from a timestamptz; -infinity stays the minimum.
-int64_t unix_us(TimestampTz ts) {
-    if (TIMESTAMP_IS_NOBEGIN(ts)) return std::numeric_limits<int64_t>::min();
-    if (TIMESTAMP_IS_NOEND(ts)) return std::numeric_limits<int64_t>::max();
-    return ts + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-}
 
 void on_relcache_inval(Datum, Oid relid) {
     if (relid == InvalidOid || relid == prices_relid) prices_valid = false;
