@@ -1,9 +1,10 @@
 # llmtrace — PGXS build. `make && make install` against the pg_config on PATH
 # (or `make PG_CONFIG=/path/to/pg_config`).
 EXTENSION   = llmtrace
-EXTVERSION  = 0.1.0
+EXTVERSION  = 0.2.0
 MODULE_big  = llmtrace
 DATA_built  = llmtrace--$(EXTVERSION).sql
+DATA        = src/sql/llmtrace--0.1.0.sql src/sql/llmtrace--0.1.0--0.2.0.sql
 PGFILEDESC  = "llmtrace - LLM trace processing inside PostgreSQL"
 
 CORE_SRCS  = $(wildcard src/core/*.cpp)

@@ -74,6 +74,9 @@ __int128 compute_cost(const PriceRow& p, int64_t input, int64_t output, int64_t 
                       int64_t cache_write) {
     if (input < 0 || output < 0 || cached < 0 || cache_write < 0)
         throw InputError(sqlstate::kInvalidParameter, "token counts must not be negative");
+    if (input > kMaxTokens || output > kMaxTokens || cached > kMaxTokens || cache_write > kMaxTokens)
+        throw InputError(sqlstate::kOutOfRange,
+                         "token counts must not exceed " + std::to_string(kMaxTokens));
     // Cached reads and cache writes are parts of the input (see the token rules).
     const int64_t uncached = input - cached - cache_write;
     if (uncached < 0)
@@ -178,6 +181,7 @@ void PriceTable::clear() {
     groups_by_model_.clear();
     prefix_groups_.clear();
     memo_.clear();
+    memo_bytes_ = 0;
     built_ = false;
 }
 
@@ -192,6 +196,7 @@ void PriceTable::build() {
     groups_by_model_.clear();
     prefix_groups_.clear();
     memo_.clear();
+    memo_bytes_ = 0;
     std::unordered_map<std::string, size_t> key_to_group;
     for (size_t i = 0; i < rows_.size(); ++i) {
         const PriceRow& r = rows_[i];
@@ -229,8 +234,21 @@ const std::vector<size_t>& PriceTable::resolve(std::string_view provider, std::s
     std::string key = std::string(provider) + '\0' + std::string(model);
     auto it = memo_.find(key);
     if (it != memo_.end()) return it->second;
-    if (memo_.size() > 20000) memo_.clear();
+    // The memo is bounded in bytes, not only in entries: model names are the
+    // writer's, and a few thousand 200 kB names must not stay in memory.
+    if (memo_.size() >= kMemoEntries || memo_bytes_ + key.size() > kMemoBytes) {
+        memo_.clear();
+        memo_bytes_ = 0;
+    }
+    if (key.size() > kMemoKeyBytes) {
+        scratch_ = compute_groups(provider, model);
+        return scratch_;
+    }
+    memo_bytes_ += key.size();
+    return memo_.emplace(std::move(key), compute_groups(provider, model)).first->second;
+}
 
+std::vector<size_t> PriceTable::compute_groups(std::string_view provider, std::string_view model) {
     auto tier_of = [&](size_t g) {
         const std::string& p = rows_[groups_[g].rows[0]].provider;
         if (!provider.empty() && p == provider) return 0;
@@ -256,7 +274,7 @@ const std::vector<size_t>& PriceTable::resolve(std::string_view provider, std::s
                     break;
                 }
         }
-    return memo_.emplace(std::move(key), std::move(out)).first->second;
+    return out;
 }
 
 const PriceRow* PriceTable::lookup(std::string_view provider, std::string_view model,
@@ -286,6 +304,10 @@ void price_span(Span& span, PriceTable& prices) {
     if (priceable && present(span.model)) row = prices.lookup(span.provider, span.model, span.start_us);
     if (!row) {
         span.cost_status = CostStatus::Unpriced;
+        return;
+    }
+    if (!row->usable) {
+        span.cost_status = CostStatus::InvalidPrice;
         return;
     }
     span.cost_status = CostStatus::Priced;

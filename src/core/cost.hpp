@@ -30,6 +30,10 @@ struct PriceRow {
     PriceUnits tier_input = 0;
     std::optional<PriceUnits> tier_output, tier_cached_input, tier_cache_write;
     int64_t valid_from_us = std::numeric_limits<int64_t>::min();  // -infinity
+    // False when a price of the row could not be read (not a plain decimal with
+    // at most 12 decimals below 1,000,000): spans it would price get
+    // cost_status 'invalid_price' and no cost; other models are unaffected.
+    bool usable = true;
 };
 
 // Parses a non-negative decimal ("2.5", "0.000125", "3e-1" is rejected) into
@@ -40,7 +44,8 @@ std::optional<PriceUnits> parse_price(std::string_view text);
 std::string attousd_to_text(__int128 attousd);
 
 // Cost of one call in 1e-18 USD. Input tokens count ALL input tokens (cached
-// and cache writes included). Throws InputError if the parts are inconsistent.
+// and cache writes included). Throws InputError if the parts are inconsistent
+// or a count is negative or above kMaxTokens.
 __int128 compute_cost(const PriceRow& p, int64_t input, int64_t output, int64_t cached_input,
                       int64_t cache_write);
 
@@ -67,6 +72,11 @@ private:
     };
     void build();
     const std::vector<size_t>& resolve(std::string_view provider, std::string_view model);
+    std::vector<size_t> compute_groups(std::string_view provider, std::string_view model);
+
+    static constexpr size_t kMemoEntries = 20000;
+    static constexpr size_t kMemoBytes = 4 * 1024 * 1024;
+    static constexpr size_t kMemoKeyBytes = 1024;
 
     std::vector<PriceRow> rows_;
     bool built_ = false;
@@ -74,6 +84,8 @@ private:
     std::vector<size_t> prefix_groups_;                                      // longest prefix first
     std::vector<Group> groups_;
     std::unordered_map<std::string, std::vector<size_t>> memo_;  // provider\0model -> groups
+    size_t memo_bytes_ = 0;
+    std::vector<size_t> scratch_;  // groups of a name too long to memoize
 };
 
 // Sets span.cost_status and span.cost_text from the reported cost, the tokens

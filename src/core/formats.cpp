@@ -17,7 +17,7 @@ bool in(Keys keys, std::string_view k) {
 
 std::optional<element> get(object o, std::string_view key) {
     element v;
-    if (o[key].get(v) || v.is_null()) return std::nullopt;
+    if (!lookup(o, key, v) || v.is_null()) return std::nullopt;
     return v;
 }
 
@@ -49,8 +49,7 @@ Str required_id(Normalizer& n, object o, std::string_view key) {
     Str id = text_field(n, o, key);
     if (!present(id) || id.empty())
         fail(sqlstate::kNullNotAllowed, std::string(key) + " is missing");
-    if (id.size() > 256) fail(sqlstate::kInvalidParameter, std::string(key) + " is longer than 256 characters");
-    return id;
+    return checked_id(id, key);
 }
 
 Str nonempty(Str s) { return present(s) && s.empty() ? Str() : s; }
@@ -58,6 +57,7 @@ Str nonempty(Str s) { return present(s) && s.empty() ? Str() : s; }
 // Copies every member of `o` whose key is not in `mapped` into the attributes.
 void copy_unmapped(Normalizer& n, Span& s, object o, Keys mapped) {
     for (auto kv : o) {
+        n.tick();
         if (in(mapped, kv.key)) continue;
         s.attributes.key(kv.key);
         tape_element(n, s.attributes, kv.value, kv.key);
@@ -68,6 +68,7 @@ void copy_unmapped(Normalizer& n, Span& s, object o, Keys mapped) {
 void copy_unmapped_nested(Normalizer& n, Span& s, std::string_view name, object o, Keys mapped) {
     bool open = false;
     for (auto kv : o) {
+        n.tick();
         if (in(mapped, kv.key)) continue;
         if (!open) {
             s.attributes.key(name);
@@ -138,7 +139,7 @@ void read_flat_tokens(object t, Tokens& tok, std::string_view prefix) {
 void read_native(Normalizer& n, object o, Span& s) {
     s.trace_id = required_id(n, o, "trace_id");
     s.span_id = required_id(n, o, "span_id");
-    s.parent_span_id = nonempty(text_field(n, o, "parent_span_id"));
+    s.parent_span_id = checked_id(nonempty(text_field(n, o, "parent_span_id")), "parent_span_id");
     s.name = text_field(n, o, "name");
     s.kind = text_field(n, o, "kind");
     s.operation = text_field(n, o, "operation");
@@ -152,7 +153,7 @@ void read_native(Normalizer& n, object o, Span& s) {
     Str st = text_field(n, o, "status");
     if (present(st)) s.status = status_from_text(st);
     element err;
-    if (!o["error"].get(err)) {
+    if (lookup(o, "error", err)) {
         if (read_error(n, s, err))
             s.status = SpanStatus::Error;
         else if (!present(st))
@@ -187,13 +188,15 @@ void read_native(Normalizer& n, object o, Span& s) {
 // ---------------------------------------------------------------------------
 void read_braintrust(Normalizer& n, object o, Span& s) {
     s.span_id = required_id(n, o, "span_id");
-    s.trace_id = nonempty(text_field(n, o, "root_span_id"));
+    s.trace_id = checked_id(nonempty(text_field(n, o, "root_span_id")), "root_span_id");
     if (!present(s.trace_id)) s.trace_id = s.span_id;
     bool keep_parents = false;
     if (auto p = get(o, "span_parents")) {
         simdjson::dom::array arr;
         if (p->get_array().get(arr)) fail(sqlstate::kInvalidParameter, "span_parents must be an array");
-        if (arr.size() > 0) s.parent_span_id = nonempty(text_of(n, arr.at(0).value(), "span_parents[0]"));
+        if (arr.size() > 0)
+            s.parent_span_id = checked_id(nonempty(text_of(n, arr.at(0).value(), "span_parents[0]")),
+                                          "span_parents[0]");
         keep_parents = arr.size() > 1;
     }
     if (auto sa = get(o, "span_attributes")) {
@@ -280,7 +283,9 @@ void read_vercel(Normalizer& n, object o, Span& s) {
     if (!present(s.trace_id) && md)
         s.trace_id = nonempty(first_text(n, *md, {"traceId", "trace_id", "requestId"}));
     if (!present(s.trace_id)) s.trace_id = s.span_id;
-    s.parent_span_id = nonempty(first_text(n, o, {"parentId", "parent_span_id", "parentSpanId"}));
+    s.trace_id = checked_id(s.trace_id, "traceId");
+    s.parent_span_id = checked_id(
+        nonempty(first_text(n, o, {"parentId", "parent_span_id", "parentSpanId"})), "parentId");
 
     std::optional<int64_t> start;
     std::optional<double> dur;

@@ -61,6 +61,7 @@ void JsonTape::replay(JsonSink& sink) const {
         case JsonEventType::Bool: sink.boolean(ev.b); break;
         case JsonEventType::Null: sink.null(); break;
         case JsonEventType::Element: emit_element(ev.elem, sink); break;
+        case JsonEventType::Tape: ev.tape->replay(sink); break;
         }
     }
 }

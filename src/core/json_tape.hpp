@@ -27,7 +27,10 @@ enum class JsonEventType : uint8_t {
     Bool,
     Null,
     Element,  // a whole parsed subtree
+    Tape,     // every event of another tape, replayed in place (shared, not copied)
 };
+
+class JsonTape;
 
 struct JsonEvent {
     JsonEventType type;
@@ -37,6 +40,7 @@ struct JsonEvent {
         int64_t i;
         uint64_t u;
         double d;
+        const JsonTape* tape;  // Tape
     };
     simdjson::dom::element elem;  // Element
 
@@ -83,9 +87,11 @@ public:
     void boolean(bool v) { push(JsonEventType::Bool).b = v; }
     void null() { push(JsonEventType::Null); }
     void element(simdjson::dom::element e) { push(JsonEventType::Element).elem = e; }
-    // Appends every event of another tape (which must outlive this one's use).
+    // Refers to every event of another tape, which must outlive this one's use.
+    // The events are not copied: a resource's attributes shared by thousands of
+    // spans are held once.
     void append(const JsonTape& other) {
-        events_.insert(events_.end(), other.events_.begin(), other.events_.end());
+        if (!other.empty()) push(JsonEventType::Tape).tape = &other;
     }
 
     // Replays the tape into a sink.

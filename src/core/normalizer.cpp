@@ -38,6 +38,7 @@ const char* to_string(CostStatus s) {
     case CostStatus::Reported: return "reported";
     case CostStatus::Unpriced: return "unpriced";
     case CostStatus::NoUsage: return "no_usage";
+    case CostStatus::InvalidPrice: return "invalid_price";
     }
     return "no_usage";
 }
@@ -98,20 +99,31 @@ bool contains_nul_escape(std::string_view s) {
 
 // Error text for a payload simdjson rejected. nlohmann's SAX parser re-reads it
 // (without building a tree, so any depth is safe) to name the byte offset.
-std::string describe_parse_error(std::string_view payload, simdjson::error_code code) {
+// `check` runs every few thousand values, so a cancel is honoured.
+std::string describe_parse_error(std::string_view payload, simdjson::error_code code,
+                                 void (*check)()) {
     struct NullSax : nlohmann::json_sax<nlohmann::json> {
         std::string error;
-        bool null() override { return true; }
-        bool boolean(bool) override { return true; }
-        bool number_integer(number_integer_t) override { return true; }
-        bool number_unsigned(number_unsigned_t) override { return true; }
-        bool number_float(number_float_t, const string_t&) override { return true; }
-        bool string(string_t&) override { return true; }
-        bool binary(binary_t&) override { return true; }
-        bool start_object(std::size_t) override { return true; }
-        bool key(string_t&) override { return true; }
+        void (*check)() = nullptr;
+        unsigned count = 0;
+        bool tick() {
+            if (++count >= 4096) {
+                count = 0;
+                if (check) check();
+            }
+            return true;
+        }
+        bool null() override { return tick(); }
+        bool boolean(bool) override { return tick(); }
+        bool number_integer(number_integer_t) override { return tick(); }
+        bool number_unsigned(number_unsigned_t) override { return tick(); }
+        bool number_float(number_float_t, const string_t&) override { return tick(); }
+        bool string(string_t&) override { return tick(); }
+        bool binary(binary_t&) override { return tick(); }
+        bool start_object(std::size_t) override { return tick(); }
+        bool key(string_t&) override { return tick(); }
         bool end_object() override { return true; }
-        bool start_array(std::size_t) override { return true; }
+        bool start_array(std::size_t) override { return tick(); }
         bool end_array() override { return true; }
         bool parse_error(std::size_t position, const std::string&,
                          const nlohmann::detail::exception& ex) override {
@@ -137,10 +149,12 @@ std::string describe_parse_error(std::string_view payload, simdjson::error_code 
         break;
     }
     NullSax sax;
+    sax.check = check;
     bool ok = false;
     try {
         ok = nlohmann::json::sax_parse(payload.begin(), payload.end(), &sax);
-    } catch (const std::exception& e) {
+    } catch (const nlohmann::json::exception& e) {
+        // Only the parser's own errors: anything the check throws (a cancel) goes on up.
         sax.error = e.what();
     }
     if (!ok && !sax.error.empty()) return "invalid JSON " + sax.error;
@@ -191,11 +205,23 @@ size_t utf8_sequence(std::string_view s, size_t i) {
     return n;
 }
 
+// Valid UTF-8 without raw control characters: invalid bytes become '?',
+// control characters (and DEL) their JSON escape, e.g. \u001b.
 std::string valid_utf8(std::string s) {
     std::string out;
     size_t i = 0;
     bool changed = false;
     while (i < s.size()) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            static const char hex[] = "0123456789abcdef";
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+            changed = true;
+            ++i;
+            continue;
+        }
         size_t n = utf8_sequence(s, i);
         if (n == 0) {
             out += '?';
@@ -211,10 +237,17 @@ std::string valid_utf8(std::string s) {
 
 }  // namespace
 
+std::string printable_message(std::string message) { return valid_utf8(std::move(message)); }
+
 Failure make_failure(const char* state, std::string message, std::string location,
                      std::string json, const char* format) {
-    return Failure{state, valid_utf8(std::move(message)), valid_utf8(std::move(location)),
-                   std::move(json), format};
+    Failure f;
+    f.sqlstate = state;
+    f.message = valid_utf8(std::move(message));
+    f.location = valid_utf8(std::move(location));
+    f.json = std::move(json);
+    f.format = format;
+    return f;
 }
 
 Normalizer::Normalizer() {
@@ -236,16 +269,109 @@ std::optional<simdjson::dom::element> Normalizer::parse_nested(std::string_view 
     return e;
 }
 
-void Normalizer::fail_payload(const char* state, std::string msg, Result& out) {
-    out.payload_failed = true;
-    out.failures.push_back(make_failure(state, std::move(msg), std::string(), std::string(), nullptr));
+JsonTape& Normalizer::shared_tape() {
+    if (shared_used_ == shared_tapes_.size()) shared_tapes_.emplace_back();
+    JsonTape& t = shared_tapes_[shared_used_++];
+    t.clear();
+    return t;
 }
 
-void Normalizer::normalize(std::string_view payload, Result& out) {
-    out.clear();
+namespace {
+
+// Writes JSON text until a size limit, then stops the emission.
+class LimitedWriter final : public JsonSink {
+public:
+    struct Full {};
+    LimitedWriter(Normalizer& n, size_t limit) : n_(n), limit_(limit) {}
+    void begin_object() override { w_.begin_object(); check(); }
+    void end_object() override { w_.end_object(); check(); }
+    void begin_array() override { w_.begin_array(); check(); }
+    void end_array() override { w_.end_array(); check(); }
+    void key(std::string_view k) override { w_.key(k); check(); }
+    void string(std::string_view s) override { w_.string(s); check(); }
+    void int64(int64_t v) override { w_.int64(v); check(); }
+    void uint64(uint64_t v) override { w_.uint64(v); check(); }
+    void dbl(double v) override { w_.dbl(v); check(); }
+    void boolean(bool v) override { w_.boolean(v); check(); }
+    void null() override { w_.null(); check(); }
+    const std::string& str() const { return w_.str(); }
+
+private:
+    void check() {
+        n_.tick();
+        if (w_.str().size() > limit_) throw Full{};
+    }
+    Normalizer& n_;
+    size_t limit_;
+    JsonTextWriter w_;
+};
+
+}  // namespace
+
+std::string Normalizer::failure_json(simdjson::dom::element e, bool& truncated) {
+    truncated = false;
+    LimitedWriter w(*this, opts_.failure_json_limit);
+    try {
+        emit_element(e, w);
+        return w.str();
+    } catch (const LimitedWriter::Full&) {
+        truncated = true;
+    }
+    // Cut at the limit, on a UTF-8 character boundary.
+    std::string s = w.str();
+    size_t cut = std::min(s.size(), opts_.failure_json_limit);
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    s.resize(cut);
+    return s;
+}
+
+void Normalizer::report_failure(SpanSink& out, const InputError& e, const std::string& loc,
+                                simdjson::dom::element v, const char* format) {
+    Failure f;
+    if (loc.empty()) {
+        // The payload itself is the bad input: it is kept whole, not re-written.
+        f = make_failure(e.sqlstate(), e.what(), std::string(), std::string(), format);
+        f.whole_payload = true;
+    } else {
+        bool truncated = false;
+        std::string json = failure_json(v, truncated);
+        f = make_failure(e.sqlstate(), e.what(), loc, std::move(json), format);
+        f.json_truncated = truncated;
+    }
+    out.failure(f);
+}
+
+void Normalizer::fail_payload(const char* state, std::string msg, SpanSink& out) {
+    Failure f = make_failure(state, std::move(msg), std::string(), std::string(), nullptr);
+    f.whole_payload = true;
+    out.failure(f);
+}
+
+void Normalizer::release_memory() {
+    constexpr size_t kSmall = 1024 * 1024;
+    if (parser_.capacity() > kSmall) {
+        parser_ = simdjson::dom::parser();
+        allocate(parser_, 64 * 1024);
+    }
+    if (nested_parser_.capacity() > kSmall) {
+        nested_parser_ = simdjson::dom::parser();
+        allocate(nested_parser_, 16 * 1024);
+    }
+    nested_docs_.clear();
+    nested_docs_.shrink_to_fit();
+    nested_used_ = 0;
+    shared_tapes_.clear();
+    shared_tapes_.shrink_to_fit();
+    shared_used_ = 0;
+    arena_.reset();
+}
+
+void Normalizer::normalize(std::string_view payload, SpanSink& out) {
     arena_.reset();
     nested_used_ = 0;
+    shared_used_ = 0;
     if (nested_docs_.size() > 64) nested_docs_.resize(64);
+    if (shared_tapes_.size() > 1024) shared_tapes_.resize(1024);
     if (parser_.capacity() > kKeepCapacity && payload.size() < kKeepCapacity) {
         parser_ = simdjson::dom::parser();
         allocate(parser_, 64 * 1024);
@@ -255,17 +381,18 @@ void Normalizer::normalize(std::string_view payload, Result& out) {
     simdjson::dom::element root;
     auto code = parser_.parse(payload.data(), payload.size(), true).get(root);
     if (code) {
-        fail_payload(sqlstate_for(code), describe_parse_error(payload, code), out);
+        fail_payload(sqlstate_for(code), describe_parse_error(payload, code, opts_.interrupt_check), out);
         return;
     }
     if (root.type() == simdjson::dom::element_type::ARRAY) {
         size_t i = 0;
         for (auto item : simdjson::dom::array(root)) {
+            tick();
             std::string loc = "[" + std::to_string(i++) + "]";
             if (item.type() == simdjson::dom::element_type::ARRAY) {
-                out.failures.push_back(make_failure(sqlstate::kInvalidParameter,
-                                                    "a nested array is not a span payload", loc,
-                                                    element_to_json(item), nullptr));
+                report_failure(out, InputError(sqlstate::kInvalidParameter,
+                                               "a nested array is not a span payload"),
+                               loc, item, nullptr);
                 continue;
             }
             normalize_value(item, loc, out);
@@ -273,42 +400,35 @@ void Normalizer::normalize(std::string_view payload, Result& out) {
         return;
     }
     normalize_value(root, std::string(), out);
-    if (out.spans.empty() && out.failures.size() == 1 && out.failures[0].location.empty()) {
-        // A single-span payload that failed: the payload itself is the bad input.
-        out.payload_failed = true;
-        out.failures[0].json.clear();
-    }
 }
 
-void Normalizer::normalize_value(simdjson::dom::element v, const std::string& loc, Result& out) {
+void Normalizer::normalize_value(simdjson::dom::element v, const std::string& loc, SpanSink& out) {
     try {
         normalize_one(v, loc, out);
     } catch (const InputError& e) {
-        out.failures.push_back(make_failure(e.sqlstate(), e.what(), loc, element_to_json(v), nullptr));
+        report_failure(out, e, loc, v, nullptr);
     }
 }
 
-void Normalizer::normalize_one(simdjson::dom::element v, const std::string& loc, Result& out) {
+void Normalizer::normalize_one(simdjson::dom::element v, const std::string& loc, SpanSink& out) {
     using namespace detail;
     object o;
     if (v.get_object().get(o))
         fail(sqlstate::kInvalidParameter,
              "a payload must be a JSON object or an array of objects");
-    if (o["resourceSpans"].error() == simdjson::SUCCESS ||
-        o["instrumentationLibrarySpans"].error() == simdjson::SUCCESS) {
+    if (has_key(o, "resourceSpans") || has_key(o, "instrumentationLibrarySpans")) {
         read_otlp(*this, o, loc, out);
         return;
     }
-    const bool has_span_id = o["span_id"].error() == simdjson::SUCCESS;
-    const bool has_trace_id = o["trace_id"].error() == simdjson::SUCCESS;
+    const bool has_span_id = has_key(o, "span_id");
+    const bool has_trace_id = has_key(o, "trace_id");
     SourceFormat f;
-    if (has_span_id && (o["root_span_id"].error() == simdjson::SUCCESS ||
-                        o["span_parents"].error() == simdjson::SUCCESS ||
-                        o["span_attributes"].error() == simdjson::SUCCESS))
+    if (has_span_id && (has_key(o, "root_span_id") || has_key(o, "span_parents") ||
+                        has_key(o, "span_attributes")))
         f = SourceFormat::Braintrust;
     else if (has_trace_id || has_span_id)
         f = SourceFormat::Native;
-    else if (o["id"].error() == simdjson::SUCCESS && o["timestamp"].error() == simdjson::SUCCESS)
+    else if (has_key(o, "id") && has_key(o, "timestamp"))
         f = SourceFormat::Vercel;
     else
         fail(sqlstate::kInvalidParameter,
@@ -326,12 +446,11 @@ void Normalizer::normalize_one(simdjson::dom::element v, const std::string& loc,
         }
         if (may_contain_nul_) check_span_nul(s);
     } catch (const InputError& e) {
-        out.failures.push_back(
-            make_failure(e.sqlstate(), e.what(), loc, element_to_json(v), to_string(f)));
+        report_failure(out, e, loc, v, to_string(f));
         return;
     }
     s.attributes.end_object();
-    out.spans.push_back(std::move(s));
+    out.span(s);
 }
 
 // ---------------------------------------------------------------------------
@@ -340,6 +459,24 @@ void Normalizer::normalize_one(simdjson::dom::element v, const std::string& loc,
 namespace detail {
 
 void fail(const char* state, const std::string& msg) { throw InputError(state, msg); }
+
+bool lookup(object o, std::string_view key, element& out) {
+    bool found = false;
+    for (auto kv : o)
+        if (kv.key == key) {
+            out = kv.value;
+            found = true;
+        }
+    return found;
+}
+
+Str checked_id(Str id, std::string_view field) {
+    if (present(id) && id.size() > kMaxIdBytes)
+        fail(sqlstate::kInvalidParameter, std::string(field) + " is longer than " +
+                                              std::to_string(kMaxIdBytes) + " bytes (" +
+                                              std::to_string(id.size()) + ")");
+    return id;
+}
 
 namespace {
 
@@ -390,7 +527,7 @@ Str text_of(Normalizer& n, element v, std::string_view field) {
 
 Str text_field(Normalizer& n, object o, std::string_view key) {
     element v;
-    if (o[key].get(v)) return Str();
+    if (!lookup(o, key, v)) return Str();
     return text_of(n, v, key);
 }
 
@@ -441,7 +578,7 @@ int64_t token_count(element v, std::string_view field) {
 
 std::optional<int64_t> token_field(object o, std::string_view key, std::string_view prefix) {
     element v;
-    if (o[key].get(v) || v.is_null()) return std::nullopt;
+    if (!lookup(o, key, v) || v.is_null()) return std::nullopt;
     return token_count(v, std::string(prefix) + std::string(key));
 }
 

@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -16,8 +17,9 @@ namespace llmtrace::core {
 
 // Deepest JSON nesting accepted in a payload (and in JSON carried inside strings).
 inline constexpr size_t kMaxDepth = 512;
-// Token counts above this are rejected as out of range (about 10^15).
-inline constexpr int64_t kMaxTokens = 1000000000000000LL;
+// Longest trace or span id accepted (bytes). The ids form the primary key of
+// llmtrace.spans, whose btree entries must fit in a third of a page.
+inline constexpr size_t kMaxIdBytes = 256;
 
 enum class ContentMode : uint8_t { Full, Redact, None };
 
@@ -41,16 +43,36 @@ struct Failure {
     const char* sqlstate;
     std::string message;   // what was wrong, naming the field
     std::string location;  // where in the payload, e.g. resourceSpans[0].scopeSpans[0].spans[3]
-    std::string json;      // the bad span as JSON; empty when the whole payload failed
+    std::string json;      // the bad span as JSON (at most Options::failure_json_limit
+                           // bytes); empty when the whole payload failed
     const char* format;    // source format, or nullptr when unknown
+    bool whole_payload = false;  // the payload itself is the bad input
+    bool json_truncated = false; // json holds only a prefix of the span
 };
 
 // A Failure whose message is made valid UTF-8 (bad values are quoted in
-// messages, possibly cut mid-character) and free of NUL.
+// messages, possibly cut mid-character), free of NUL and of raw control
+// characters (written as JSON escapes, e.g. \u001b).
 Failure make_failure(const char* sqlstate, std::string message, std::string location,
                      std::string json, const char* format);
+// The same cleaning for any message shown to a user.
+std::string printable_message(std::string message);
 
-struct Result {
+// Receives what a payload gives, one span or failure at a time, while the
+// payload is being normalized: a payload's spans are never all held at once.
+// A span refers to memory of the Normalizer that is valid during the call only.
+// Exceptions thrown by the sink propagate out of Normalizer::normalize.
+class SpanSink {
+public:
+    virtual void span(Span& s) = 0;
+    virtual void failure(Failure& f) = 0;
+
+protected:
+    ~SpanSink() = default;
+};
+
+// Collects everything (tests, the fuzzer, the parser benchmark).
+struct Result final : SpanSink {
     std::vector<Span> spans;
     std::vector<Failure> failures;
     bool payload_failed = false;  // nothing usable: failures[0] describes the payload
@@ -60,20 +82,54 @@ struct Result {
         failures.clear();
         payload_failed = false;
     }
+    void span(Span& s) override { spans.push_back(std::move(s)); }
+    void failure(Failure& f) override {
+        if (f.whole_payload) payload_failed = true;
+        failures.push_back(std::move(f));
+    }
 };
 
 class Normalizer {
 public:
     struct Options {
         ContentMode content = ContentMode::Full;
+        // Failure::json keeps at most this many bytes of the bad span.
+        size_t failure_json_limit = SIZE_MAX;
+        // Called regularly during long work (every few thousand values); may
+        // throw to abandon the payload (a query cancel).
+        void (*interrupt_check)() = nullptr;
     };
 
     Normalizer();
     Options& options() { return opts_; }
 
-    // Parses and normalizes one payload. Spans in `out` refer to memory owned by
-    // this Normalizer and stay valid until the next call.
-    void normalize(std::string_view payload, Result& out);
+    // Parses and normalizes one payload, handing each span and failure to the
+    // sink as it is made.
+    void normalize(std::string_view payload, SpanSink& sink);
+    // Collects them; spans in `out` refer to memory owned by this Normalizer
+    // and stay valid until the next call.
+    void normalize(std::string_view payload, Result& out) {
+        out.clear();
+        normalize(payload, static_cast<SpanSink&>(out));
+    }
+    // Gives back memory kept from a large payload (parser buffers, arena).
+    void release_memory();
+
+    // Counts work; every 4096 calls runs Options::interrupt_check.
+    void tick() {
+        if (++ticks_ >= 4096) {
+            ticks_ = 0;
+            if (opts_.interrupt_check) opts_.interrupt_check();
+        }
+    }
+    // A tape that lives until the next payload (resource and scope attributes
+    // that many spans refer to).
+    JsonTape& shared_tape();
+    // The bad span as JSON for a Failure, cut at Options::failure_json_limit.
+    std::string failure_json(simdjson::dom::element e, bool& truncated);
+    // Hands the sink a Failure for bad input at `loc` (empty: the whole payload).
+    void report_failure(SpanSink& out, const InputError& e, const std::string& loc,
+                        simdjson::dom::element v, const char* format);
 
     // ---- used by the format readers ----
     Arena& arena() { return arena_; }
@@ -85,9 +141,9 @@ public:
     ContentMode content_mode() const { return opts_.content; }
 
 private:
-    void normalize_value(simdjson::dom::element root, const std::string& loc, Result& out);
-    void normalize_one(simdjson::dom::element v, const std::string& loc, Result& out);
-    void fail_payload(const char* sqlstate, std::string msg, Result& out);
+    void normalize_value(simdjson::dom::element root, const std::string& loc, SpanSink& out);
+    void normalize_one(simdjson::dom::element v, const std::string& loc, SpanSink& out);
+    void fail_payload(const char* sqlstate, std::string msg, SpanSink& out);
 
     Options opts_;
     simdjson::dom::parser parser_;
@@ -97,6 +153,9 @@ private:
     Arena arena_;
     bool may_contain_nul_ = false;
     std::string padded_;
+    std::deque<JsonTape> shared_tapes_;
+    size_t shared_used_ = 0;
+    unsigned ticks_ = 0;
 };
 
 // ---- shared helpers of the format readers (normalizer.cpp) ----
@@ -106,6 +165,17 @@ using simdjson::dom::element;
 using simdjson::dom::object;
 
 [[noreturn]] void fail(const char* sqlstate, const std::string& msg);
+
+// The value of `key` in `o`. When a key occurs more than once the LAST one
+// counts, as in jsonb (which keeps the last of duplicate keys), so columns and
+// attributes always agree. Returns false when the key is absent.
+bool lookup(object o, std::string_view key, element& out);
+inline bool has_key(object o, std::string_view key) {
+    element v;
+    return lookup(o, key, v);
+}
+// A span id, trace id or parent id: at most kMaxIdBytes bytes.
+Str checked_id(Str id, std::string_view field);
 
 // Text column value of a JSON string (numbers and booleans are written as text).
 // Missing or null: absent. Checks for \u0000.
@@ -139,7 +209,7 @@ Str operation_from_kind(std::string_view kind);
 void read_usage_object(object usage, Str provider, Tokens& t);
 void finish_tokens(Tokens& t);
 
-void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out);
+void read_otlp(Normalizer& n, object root, const std::string& loc, SpanSink& out);
 void read_braintrust(Normalizer& n, object o, Span& s);
 void read_vercel(Normalizer& n, object o, Span& s);
 void read_native(Normalizer& n, object o, Span& s);

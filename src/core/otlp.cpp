@@ -154,8 +154,23 @@ bool parse_indexed(std::string_view key, const IndexedPrefix& p, IndexedField& o
 
 std::optional<element> get(object o, std::string_view key) {
     element v;
-    if (o[key].get(v) || v.is_null()) return std::nullopt;
+    if (!lookup(o, key, v) || v.is_null()) return std::nullopt;
     return v;
+}
+
+// An OTLP KeyValue entry {"key": "...", "value": {AnyValue}}: false when it is
+// not an object with a string key. `value` is null when absent.
+bool kv_entry(element kv, std::string_view& key, element& value, bool& has_value) {
+    object o;
+    element k;
+    if (kv.get_object().get(o) || !lookup(o, "key", k) || k.get_string().get(key)) return false;
+    has_value = lookup(o, "value", value);
+    return true;
+}
+element kv_key_element(element kv) {
+    element k;
+    lookup(object(kv), "key", k);
+    return k;
 }
 
 // An empty array that outlives every payload: what a missing or null list reads as.
@@ -172,7 +187,7 @@ simdjson::dom::array empty_array() {
 simdjson::dom::array array_field(object o, std::string_view key, const std::string& where) {
     simdjson::dom::array a;
     element v;
-    if (o[key].get(v) || v.is_null()) return empty_array();
+    if (!lookup(o, key, v) || v.is_null()) return empty_array();
     if (v.get_array().get(a)) fail(sqlstate::kInvalidParameter, where + std::string(key) + " must be an array");
     return a;
 }
@@ -197,15 +212,16 @@ void emit_anyvalue(Normalizer& n, JsonTape& t, element av, std::string_view fiel
 void emit_kvlist(Normalizer& n, JsonTape& t, simdjson::dom::array kvs, std::string_view field) {
     t.begin_object();
     for (auto kv : kvs) {
-        object o;
+        n.tick();
         std::string_view key;
         element v;
-        if (kv.get_object().get(o) || o["key"].get(key))
+        bool has_value = false;
+        if (!kv_entry(kv, key, v, has_value))
             fail(sqlstate::kInvalidParameter,
                  "attribute list " + std::string(field) + " holds an entry without a string key");
-        if (n.may_contain_nul()) check_tree(o["key"].value(), field);
+        if (n.may_contain_nul()) check_tree(kv_key_element(kv), field);
         t.key(key);
-        if (o["value"].get(v))
+        if (!has_value)
             t.null();
         else
             emit_anyvalue(n, t, v, key);
@@ -254,7 +270,7 @@ Str otlp_id(Normalizer& n, object o, std::string_view key, size_t hex_len, bool 
             const std::string& where) {
     element v;
     std::string_view s;
-    if (o[key].get(v) || v.is_null() || (v.get_string().get(s) == simdjson::SUCCESS && s.empty())) {
+    if (!lookup(o, key, v) || v.is_null() || (v.get_string().get(s) == simdjson::SUCCESS && s.empty())) {
         if (required) fail(sqlstate::kNullNotAllowed, where + std::string(key) + " is missing");
         return Str();
     }
@@ -372,8 +388,11 @@ bool is_content_key(std::string_view key,
 // What a resource or a scope contributes to each span below it.
 struct Context {
     std::array<Str, kTargetCount> text{};
-    JsonTape resource;  // attributes["otel.resource"] events, or empty
-    JsonTape scope;     // attributes["otel.scope"] events, or empty
+    // attributes["otel.resource"] and ["otel.scope"] events, or empty tapes. They
+    // live in the Normalizer until the next payload and every span below refers
+    // to them: they are never copied per span.
+    JsonTape* resource = nullptr;
+    JsonTape* scope = nullptr;
 };
 
 bool is_text_target(Target t) {
@@ -393,6 +412,7 @@ Str anyvalue_text(Normalizer& n, element av, std::string_view key) {
 // Resource attributes: mapped ones become defaults for every span, the rest are
 // kept as attributes["otel.resource"].
 void read_resource(Normalizer& n, object rs, Context& ctx, const std::string& where) {
+    ctx.resource = &n.shared_tape();
     auto r = get(rs, "resource");
     std::optional<element> schema = get(rs, "schemaUrl");
     if (!r && !schema) return;
@@ -402,20 +422,24 @@ void read_resource(Normalizer& n, object rs, Context& ctx, const std::string& wh
     // Pass 1: the highest-priority attribute for each column (as for spans).
     std::array<int, kTargetCount> best{};
     best.fill(-1);
-    std::array<const char*, kTargetCount> winner{};
+    std::array<std::string_view, kTargetCount> winner{};
     for (auto kv : attrs) {
-        object o;
+        n.tick();
         std::string_view key;
         element v;
-        if (kv.get_object().get(o) || o["key"].get(key))
+        bool has_value = false;
+        if (!kv_entry(kv, key, v, has_value))
             fail(sqlstate::kInvalidParameter, where + "resource.attributes holds an entry without a key");
-        if (o["value"].get(v)) continue;
+        if (!has_value) continue;
         auto it = mappings().find(key);
         if (it == mappings().end() || !is_text_target(it->second.target)) continue;
-        if (int(it->second.priority) > best[it->second.target]) {
-            best[it->second.target] = it->second.priority;
-            winner[it->second.target] = key.data();
-            ctx.text[it->second.target] = anyvalue_text(n, v, key);
+        // A higher priority wins; of the same key sent twice, the last (as in jsonb).
+        const Target t = it->second.target;
+        if (int(it->second.priority) > best[t] ||
+            (int(it->second.priority) == best[t] && winner[t] == key)) {
+            best[t] = it->second.priority;
+            winner[t] = key;
+            ctx.text[t] = anyvalue_text(n, v, key);
         }
     }
     if (best[kProvider] >= 0) ctx.text[kProvider] = normalized_provider(n, ctx.text[kProvider]);
@@ -423,65 +447,66 @@ void read_resource(Normalizer& n, object rs, Context& ctx, const std::string& wh
     bool open = false;
     auto open_object = [&] {
         if (!open) {
-            ctx.resource.key("otel.resource");
-            ctx.resource.begin_object();
+            ctx.resource->key("otel.resource");
+            ctx.resource->begin_object();
             open = true;
         }
     };
     for (auto kv : attrs) {
-        object o(kv);
-        std::string_view key(o["key"].value());
+        n.tick();
+        std::string_view key;
         element v;
-        bool has_value = !o["value"].get(v);
+        bool has_value = false;
+        kv_entry(kv, key, v, has_value);
         auto it = mappings().find(key);
-        if (has_value && it != mappings().end() && is_text_target(it->second.target) &&
-            winner[it->second.target] == key.data())
-            continue;
+        if (it != mappings().end() && is_text_target(it->second.target) &&
+            best[it->second.target] >= 0 && winner[it->second.target] == key)
+            continue;  // in a column (every copy of the winning key: the last one counts)
         open_object();
-        if (n.may_contain_nul()) check_tree(o["key"].value(), "resource attribute key");
-        ctx.resource.key(key);
+        if (n.may_contain_nul()) check_tree(kv_key_element(kv), "resource attribute key");
+        ctx.resource->key(key);
         if (has_value)
-            emit_anyvalue(n, ctx.resource, v, key);
+            emit_anyvalue(n, *ctx.resource, v, key);
         else
-            ctx.resource.null();
+            ctx.resource->null();
     }
     if (r)
         for (auto kv : ro) {  // droppedAttributesCount and any other field
             if (kv.key == "attributes") continue;
             open_object();
-            ctx.resource.key(kv.key);
-            tape_element(n, ctx.resource, kv.value, kv.key);
+            ctx.resource->key(kv.key);
+            tape_element(n, *ctx.resource, kv.value, kv.key);
         }
     if (schema) {
         open_object();
-        ctx.resource.key("schemaUrl");
-        tape_element(n, ctx.resource, *schema, "schemaUrl");
+        ctx.resource->key("schemaUrl");
+        tape_element(n, *ctx.resource, *schema, "schemaUrl");
     }
-    if (open) ctx.resource.end_object();
+    if (open) ctx.resource->end_object();
 }
 
 void read_scope(Normalizer& n, object ss, const char* scope_key, Context& ctx, const std::string& where) {
-    ctx.scope.clear();
+    ctx.scope = &n.shared_tape();
     auto sc = get(ss, scope_key);
     std::optional<element> schema = get(ss, "schemaUrl");
     object so;
     if (sc && sc->get_object().get(so)) fail(sqlstate::kInvalidParameter, where + "scope must be an object");
     if ((!sc || so.size() == 0) && !schema) return;
-    ctx.scope.key("otel.scope");
-    ctx.scope.begin_object();
+    ctx.scope->key("otel.scope");
+    ctx.scope->begin_object();
     if (sc)
         for (auto kv : so) {
-            ctx.scope.key(kv.key);
+            ctx.scope->key(kv.key);
             if (kv.key == "attributes" && kv.value.type() == simdjson::dom::element_type::ARRAY)
-                emit_kvlist(n, ctx.scope, simdjson::dom::array(kv.value), "scope.attributes");
+                emit_kvlist(n, *ctx.scope, simdjson::dom::array(kv.value), "scope.attributes");
             else
-                tape_element(n, ctx.scope, kv.value, "scope");
+                tape_element(n, *ctx.scope, kv.value, "scope");
         }
     if (schema) {
-        ctx.scope.key("schemaUrl");
-        tape_element(n, ctx.scope, *schema, "schemaUrl");
+        ctx.scope->key("schemaUrl");
+        tape_element(n, *ctx.scope, *schema, "schemaUrl");
     }
-    ctx.scope.end_object();
+    ctx.scope->end_object();
 }
 
 void set_content_anyvalue(Normalizer& n, JsonTape& t, element av, std::string_view key) {
@@ -545,7 +570,6 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     struct Slot {
         int priority = -1;
         element value;
-        const char* key_ptr = nullptr;
         std::string_view key;
     };
     std::array<Slot, kTargetCount> slots{};
@@ -553,16 +577,20 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     simdjson::dom::array attrs = array_field(so, "attributes", where);
     Str error_type;
     for (auto kv : attrs) {
-        object o;
+        n.tick();
         std::string_view key;
         element v;
-        if (kv.get_object().get(o) || o["key"].get(key))
+        bool has_value = false;
+        if (!kv_entry(kv, key, v, has_value))
             fail(sqlstate::kInvalidParameter, where + "attributes holds an entry without a string key");
-        if (o["value"].get(v)) continue;
+        if (!has_value) continue;
         auto it = mappings().find(key);
         if (it != mappings().end()) {
+            // A higher priority wins; of the same key sent twice, the last (as in jsonb).
             Slot& sl = slots[it->second.target];
-            if (int(it->second.priority) > sl.priority) sl = Slot{it->second.priority, v, key.data(), key};
+            if (int(it->second.priority) > sl.priority ||
+                (int(it->second.priority) == sl.priority && sl.key == key))
+                sl = Slot{it->second.priority, v, key};
             continue;
         }
         if (key == "error.type") error_type = anyvalue_text(n, v, key);
@@ -580,16 +608,20 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
 
     // Pass 2: everything not taken into a column is kept in attributes.
     for (auto kv : attrs) {
-        object o(kv);
-        std::string_view key(o["key"].value());
+        n.tick();
+        std::string_view key;
         element v;
-        if (o["value"].get(v)) {
+        bool has_value = false;
+        kv_entry(kv, key, v, has_value);
+        if (!has_value) {
             s.attributes.key(key);
             s.attributes.null();
             continue;
         }
         auto it = mappings().find(key);
-        if (it != mappings().end() && slots[it->second.target].key_ptr == key.data()) continue;
+        if (it != mappings().end() && slots[it->second.target].priority >= 0 &&
+            slots[it->second.target].key == key)
+            continue;  // in a column (every copy of the winning key: the last one counts)
         if (n.content_mode() == ContentMode::None && is_content_key(key, it)) continue;
         if (use_indexed[0] || use_indexed[1]) {
             bool taken = false;
@@ -602,7 +634,7 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
             }
             if (taken) continue;
         }
-        if (n.may_contain_nul()) check_tree(o["key"].value(), "attribute key");
+        if (n.may_contain_nul()) check_tree(kv_key_element(kv), "attribute key");
         s.attributes.key(key);
         emit_anyvalue(n, s.attributes, v, key);
     }
@@ -674,7 +706,8 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
             for (auto ev : simdjson::dom::array(kv.value)) {
                 std::string_view name;
                 object eo;
-                if (!ev.get_object().get(eo) && !eo["name"].get(name) &&
+                element nm;
+                if (!ev.get_object().get(eo) && lookup(eo, "name", nm) && !nm.get_string().get(name) &&
                     name.compare(0, 7, "gen_ai.") == 0)
                     continue;
                 tape_element(n, s.attributes, ev, k);
@@ -684,13 +717,13 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
         }
         tape_element(n, s.attributes, kv.value, k);
     }
-    s.attributes.append(ctx.resource);
-    s.attributes.append(ctx.scope);
+    s.attributes.append(*ctx.resource);
+    s.attributes.append(*ctx.scope);
 }
 
 }  // namespace
 
-void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) {
+void read_otlp(Normalizer& n, object root, const std::string& loc, SpanSink& out) {
     // OTLP before 0.9 named the scope level instrumentationLibrarySpans.
     const std::string top = loc.empty() ? "" : loc + ".";
     simdjson::dom::array resources = array_field(root, "resourceSpans", top);
@@ -703,13 +736,12 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
             if (r.get_object().get(ro)) fail(sqlstate::kInvalidParameter, "resourceSpans entries must be objects");
             read_resource(n, ro, ctx, "");
         } catch (const InputError& e) {
-            out.failures.push_back(make_failure(e.sqlstate(), e.what(), rloc, element_to_json(r), "otlp"));
+            n.report_failure(out, e, rloc, r, "otlp");
             continue;
         }
         const char* scope_list = "scopeSpans";
         const char* scope_key = "scope";
-        if (ro["scopeSpans"].error() != simdjson::SUCCESS &&
-            ro["instrumentationLibrarySpans"].error() == simdjson::SUCCESS) {
+        if (!has_key(ro, "scopeSpans") && has_key(ro, "instrumentationLibrarySpans")) {
             scope_list = "instrumentationLibrarySpans";
             scope_key = "instrumentationLibrary";
         }
@@ -717,7 +749,7 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
         try {
             scopes = array_field(ro, scope_list, "");
         } catch (const InputError& e) {
-            out.failures.push_back(make_failure(e.sqlstate(), e.what(), rloc, element_to_json(r), "otlp"));
+            n.report_failure(out, e, rloc, r, "otlp");
             continue;
         }
         size_t si = 0;
@@ -730,11 +762,12 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
                 read_scope(n, sco, scope_key, ctx, "");
                 spans = array_field(sco, "spans", "");
             } catch (const InputError& e) {
-                out.failures.push_back(make_failure(e.sqlstate(), e.what(), sloc, element_to_json(sc), "otlp"));
+                n.report_failure(out, e, sloc, sc, "otlp");
                 continue;
             }
             size_t pi = 0;
             for (auto sp : spans) {
+                n.tick();
                 std::string ploc = sloc + ".spans[" + std::to_string(pi++) + "]";
                 Span s;
                 s.attributes.begin_object();
@@ -744,11 +777,11 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, Result& out) 
                     read_span(n, spo, ctx, "", s);
                     if (n.may_contain_nul()) check_span_nul(s);
                 } catch (const InputError& e) {
-                    out.failures.push_back(make_failure(e.sqlstate(), e.what(), ploc, element_to_json(sp), "otlp"));
+                    n.report_failure(out, e, ploc, sp, "otlp");
                     continue;
                 }
                 s.attributes.end_object();
-                out.spans.push_back(std::move(s));
+                out.span(s);
             }
         }
     }

@@ -14,7 +14,12 @@ namespace llmtrace::core {
 
 enum class SourceFormat : uint8_t { Otlp, Braintrust, Vercel, Native };
 enum class SpanStatus : uint8_t { Ok, Error, Unset };
-enum class CostStatus : uint8_t { Priced, Reported, Unpriced, NoUsage };
+// InvalidPrice: the price row that applies holds a value the engine cannot use
+// (written before the table's constraints refused such values): cost is NULL.
+enum class CostStatus : uint8_t { Priced, Reported, Unpriced, NoUsage, InvalidPrice };
+
+// Token counts above this are rejected as out of range (10^15).
+inline constexpr int64_t kMaxTokens = 1000000000000000LL;
 
 const char* to_string(SourceFormat f);
 const char* to_string(SpanStatus s);

@@ -9,14 +9,14 @@ namespace {
 
 bool has(object o, std::string_view key) {
     element v;
-    return !o[key].get(v) && !v.is_null();
+    return lookup(o, key, v) && !v.is_null();
 }
 
 std::optional<int64_t> nested_tokens(object o, std::string_view obj_key, std::string_view key,
                                      std::string_view prefix) {
     element v;
     object inner;
-    if (o[obj_key].get(v) || v.is_null()) return std::nullopt;
+    if (!lookup(o, obj_key, v) || v.is_null()) return std::nullopt;
     if (v.get_object().get(inner))
         fail(sqlstate::kInvalidParameter,
              std::string(prefix) + std::string(obj_key) + " must be an object");

@@ -47,6 +47,19 @@ std::string_view text_view(text* t) {
     return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+// The ingest triggers run only on llmtrace.ingest, whose single column is the
+// text payload: attached anywhere else (a view with a bigint "payload", say)
+// they refuse to run instead of reading a Datum of the wrong type.
+void check_ingest_relation(Relation rel, const char* fn) {
+    Oid ns = get_namespace_oid("llmtrace", true);
+    TupleDesc d = RelationGetDescr(rel);
+    if (RelationGetNamespace(rel) != ns || strcmp(RelationGetRelationName(rel), "ingest") != 0 ||
+        rel->rd_rel->relkind != RELKIND_VIEW || d->natts != 1 ||
+        TupleDescAttr(d, 0)->attisdropped || TupleDescAttr(d, 0)->atttypid != TEXTOID)
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("%s may only be used as a trigger of llmtrace.ingest", fn)));
+}
+
 }  // namespace
 
 // INSTEAD OF INSERT ... FOR EACH ROW on llmtrace.ingest: normalizes the payload.
@@ -57,15 +70,13 @@ extern "C" Datum llmtrace_ingest_row_trigger(PG_FUNCTION_ARGS) {
         !TRIGGER_FIRED_FOR_ROW(td->tg_event))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("llmtrace.ingest_row_trigger must be an INSTEAD OF INSERT row trigger")));
+    check_ingest_relation(td->tg_relation, "llmtrace.ingest_row_trigger");
     HeapTuple tuple = td->tg_trigtuple;
     bool isnull = false;
     Datum d = heap_getattr(tuple, 1, td->tg_relation->rd_att, &isnull);
     text* payload = isnull ? nullptr : DatumGetTextPP(d);
     pg::entry_boundary([&]() -> Datum {
-        if (payload)
-            pg::ingest_payload(text_view(payload));
-        else
-            pg::quarantine_null_payload();
+        pg::ingest_payload(payload ? text_view(payload) : std::string_view(), payload == nullptr);
         return (Datum)0;
     });
     // Return a copy, not the trigger tuple itself: the executor frees the tuple
@@ -78,18 +89,25 @@ extern "C" Datum llmtrace_ingest_row_trigger(PG_FUNCTION_ARGS) {
 
 // AFTER INSERT ... FOR EACH STATEMENT on llmtrace.ingest: writes buffered spans.
 extern "C" Datum llmtrace_ingest_statement_trigger(PG_FUNCTION_ARGS) {
-    trigger_data(fcinfo, "llmtrace.ingest_statement_trigger");
+    TriggerData* td = trigger_data(fcinfo, "llmtrace.ingest_statement_trigger");
+    if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("llmtrace.ingest_statement_trigger must be an AFTER statement trigger")));
+    check_ingest_relation(td->tg_relation, "llmtrace.ingest_statement_trigger");
     return pg::entry_boundary([&]() -> Datum {
         pg::flush_spans();
         return PointerGetDatum(nullptr);
     });
 }
 
-// llmtrace.ingest_json(payload text) -> bigint: spans newly stored.
+// llmtrace.ingest_json(payload text) -> bigint: spans newly stored. Not
+// STRICT: a NULL payload is bad input, as it is for llmtrace.ingest.
 extern "C" Datum llmtrace_ingest_json(PG_FUNCTION_ARGS) {
-    text* payload = PG_GETARG_TEXT_PP(0);
-    return pg::entry_boundary(
-        [&]() -> Datum { return Int64GetDatum(int64(pg::ingest_json_payload(text_view(payload)))); });
+    text* payload = PG_ARGISNULL(0) ? nullptr : PG_GETARG_TEXT_PP(0);
+    return pg::entry_boundary([&]() -> Datum {
+        return Int64GetDatum(int64(pg::ingest_json_payload(
+            payload ? text_view(payload) : std::string_view(), payload == nullptr)));
+    });
 }
 
 // llmtrace.cost(provider, model, input, output, cached, cache_write, at) -> numeric
@@ -102,12 +120,19 @@ extern "C" Datum llmtrace_cost(PG_FUNCTION_ARGS) {
     TimestampTz at = PG_GETARG_TIMESTAMPTZ(6);
     char* cost_text = nullptr;
     Datum result = pg::entry_boundary([&]() -> Datum {
-        for (int64 t : tokens)
+        // The same answer whether or not this backend's price cache is warm:
+        // only roles that may read llmtrace.model_prices get prices.
+        pg::check_price_privilege();
+        for (int64 t : tokens) {
             if (t < 0) throw core::InputError("22023", "llmtrace.cost: token counts must not be negative");
+            if (t > core::kMaxTokens)
+                throw core::InputError("22003", "llmtrace.cost: token counts must not exceed " +
+                                                    std::to_string(core::kMaxTokens));
+        }
         core::PriceTable& prices = pg::current_prices();
         std::string prov = provider ? core::normalize_provider(text_view(provider)) : std::string();
         const core::PriceRow* row = prices.lookup(prov, text_view(model), pg::unix_us(at));
-        if (!row) return (Datum)0;
+        if (!row || !row->usable) return (Datum)0;
         std::string s = core::attousd_to_text(core::compute_cost(*row, tokens[0], tokens[1], tokens[2], tokens[3]));
         pg::pg_guard([&] { cost_text = pstrdup(s.c_str()); });
         return (Datum)1;
@@ -121,6 +146,10 @@ extern "C" Datum llmtrace_cost(PG_FUNCTION_ARGS) {
 // its price cache after this transaction commits.
 extern "C" Datum llmtrace_prices_changed(PG_FUNCTION_ARGS) {
     TriggerData* td = trigger_data(fcinfo, "llmtrace.prices_changed");
+    if (RelationGetNamespace(td->tg_relation) != get_namespace_oid("llmtrace", true) ||
+        strcmp(RelationGetRelationName(td->tg_relation), "model_prices") != 0)
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("llmtrace.prices_changed may only be used as a trigger of llmtrace.model_prices")));
     CacheInvalidateRelcache(td->tg_relation);
     return PointerGetDatum(nullptr);
 }

@@ -56,6 +56,20 @@ void pg_guard(Fn&& fn) {
     if (edata) throw PgError(edata);
 }
 
+// Bad input raised as the statement's error (llmtrace.on_error = 'error').
+// Not a core::InputError: it is thrown from inside the normalizer (by the sink
+// that receives a failure) and must pass through the normalizer's own
+// handlers of InputError untouched.
+class RaisedInputError final : public std::runtime_error {
+public:
+    RaisedInputError(const char* sqlstate, const std::string& msg)
+        : std::runtime_error(msg), sqlstate_(sqlstate) {}
+    const char* sqlstate() const { return sqlstate_; }
+
+private:
+    const char* sqlstate_;
+};
+
 namespace detail {
 // Message storage for errors raised after the catch blocks are left: static,
 // so that raising does not need an allocation that could itself fail.
@@ -73,6 +87,10 @@ Datum entry_boundary(Fn&& fn) {
     } catch (const PgError& e) {
         pg_error = e.edata();
     } catch (const core::InputError& e) {
+        const char* s = e.sqlstate();
+        sqlstate = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
+        strlcpy(detail::boundary_message, e.what(), sizeof detail::boundary_message);
+    } catch (const RaisedInputError& e) {
         const char* s = e.sqlstate();
         sqlstate = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
         strlcpy(detail::boundary_message, e.what(), sizeof detail::boundary_message);

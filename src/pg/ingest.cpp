@@ -1,10 +1,19 @@
 // The ingest path inside PostgreSQL (see ingest.hpp).
 //
-// Spans are buffered as rows of Datums in a memory context that is reset after
-// every write, and written with prepared multi-row INSERT ... ON CONFLICT DO
-// NOTHING statements (64, 32, ..., 1 rows), so a COPY pays the executor once
-// per 64 spans. The buffer is written when it is full and when the statement
-// ends (the statement trigger on llmtrace.ingest, or ingest_json itself).
+// Each payload is normalized as a stream: every span is priced and turned into
+// a row of Datums as soon as the normalizer hands it over, every bad span is
+// quarantined at once. Rows wait in a buffer of 64 until the statement ends;
+// a statement with more rows moves them into a tuplesort (PostgreSQL's own,
+// bounded by work_mem, spilling to temporary files), so memory stays flat
+// whatever the size of a COPY.
+//
+// At the end of the statement (the statement trigger on llmtrace.ingest, or
+// ingest_json itself) the rows are written in key order (trace_id, span_id by
+// byte, then start_time) with prepared multi-row INSERT ... ON CONFLICT DO
+// NOTHING statements (64, 32, ..., 1 rows). Key order is what keeps
+// concurrent writers from deadlocking: a writer that meets a span another
+// open transaction is inserting waits for it, and since every statement takes
+// its keys in the same order, no two statements can each wait for the other.
 //
 // Subtransactions: rows are buffered only at one transaction nesting level.
 // A payload ingested at a deeper level while rows are pending (a function with
@@ -20,63 +29,123 @@
 #include "pg/price_cache.hpp"
 #include "pg/settings.hpp"
 
+extern "C" {
+#include "catalog/pg_collation.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "executor/tuptable.h"
+#include "utils/resowner.h"
+#include "utils/tuplesort.h"
+#include "utils/typcache.h"
+}
+
+#include <algorithm>
+#include <cstring>
 #include <string>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace llmtrace::pg {
 
 namespace {
 
-constexpr int kCols = 32;
+// ---------------------------------------------------------------------------
+// The columns of llmtrace.spans that ingest writes (every one but ingested_at),
+// in the order of the INSERT and of the buffer rows.
+// ---------------------------------------------------------------------------
+struct Column {
+    const char* name;
+    Oid type;
+};
+constexpr Column kColumns[] = {
+    {"trace_id", TEXTOID},          {"span_id", TEXTOID},
+    {"parent_span_id", TEXTOID},    {"name", TEXTOID},
+    {"kind", TEXTOID},              {"operation", TEXTOID},
+    {"start_time", TIMESTAMPTZOID}, {"end_time", TIMESTAMPTZOID},
+    {"duration_ms", FLOAT8OID},     {"status", TEXTOID},
+    {"error_message", TEXTOID},     {"service", TEXTOID},
+    {"project", TEXTOID},           {"environment", TEXTOID},
+    {"endpoint", TEXTOID},          {"feature", TEXTOID},
+    {"provider", TEXTOID},          {"model", TEXTOID},
+    {"input_tokens", INT8OID},      {"output_tokens", INT8OID},
+    {"cached_input_tokens", INT8OID}, {"cache_write_tokens", INT8OID},
+    {"reasoning_tokens", INT8OID},  {"total_tokens", INT8OID},
+    {"cost_usd", NUMERICOID},       {"cost_status", TEXTOID},
+    {"user_id", TEXTOID},           {"session_id", TEXTOID},
+    {"input", JSONBOID},            {"output", JSONBOID},
+    {"attributes", JSONBOID},       {"source_format", TEXTOID},
+};
+constexpr int kCols = int(sizeof kColumns / sizeof kColumns[0]);
+// Positions of the key columns.
+constexpr int kTraceIdCol = 0, kSpanIdCol = 1, kStartCol = 6;
+static_assert(kColumns[kStartCol].type == TIMESTAMPTZOID, "start_time position");
+
 constexpr int kBatch = 64;
 constexpr int kPlanSizes = 7;  // 1, 2, 4, ..., 64 rows
+constexpr int kSortedRow = kBatch;      // rows [64, 128): the buffer in key order
+constexpr int kDirectRow = 2 * kBatch;  // one row written at once
+constexpr int kRows = 2 * kBatch + 1;
 
-// Column order of the INSERT (every column of llmtrace.spans but ingested_at).
-constexpr const char* kColumns =
-    "trace_id, span_id, parent_span_id, name, kind, operation, start_time, end_time, "
-    "duration_ms, status, error_message, service, project, environment, endpoint, feature, "
-    "provider, model, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, "
-    "reasoning_tokens, total_tokens, cost_usd, cost_status, user_id, session_id, input, output, "
-    "attributes, source_format";
-const Oid kTypes[kCols] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-                           TIMESTAMPTZOID, FLOAT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-                           TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID,
-                           INT8OID, INT8OID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID,
-                           JSONBOID, JSONBOID, TEXTOID};
+// ---------------------------------------------------------------------------
+// The per-statement buffer: every piece of state of the write path in one place.
+// ---------------------------------------------------------------------------
+struct StatementBuffer {
+    MemoryContext batch_cxt = nullptr;  // Datums of buffered rows; reset after each write
+    Datum values[kRows * kCols];
+    char nulls[kRows * kCols];
+    int64 row_no[kRows];                // the payload row of the statement each span came from
+    int pending = 0;                    // rows in [0, pending)
+    int buffer_level = 0;               // transaction nesting level the rows belong to
+    bool force_direct = false;          // ingest_json nested inside an ingesting statement
+    Tuplesortstate* sort = nullptr;     // rows beyond the first 64 of a statement
+    int64 sorted_rows = 0;
+    int64 payload_rows = 0;             // payloads seen by the statement so far
+    size_t payload_bytes = 0;           // bytes of payload seen by the statement so far
+    uint64_t stored_count = 0;          // spans stored by this backend, ever
 
+    // Kept for the life of the backend.
+    TupleDesc sort_desc = nullptr;      // the columns + row_no
+    TupleTableSlot* put_slot = nullptr;
+    TupleTableSlot* get_slot = nullptr;
+    SPIPlanPtr insert_plans[kPlanSizes] = {};
+    SPIPlanPtr quarantine_plan = nullptr;
+    std::string insert_sql[kPlanSizes];
+};
+
+StatementBuffer buf;
 core::Normalizer* normalizer = nullptr;
-core::Result result;
 
-MemoryContext batch_cxt = nullptr;
-Datum values[(kBatch + 1) * kCols];
-char nulls[(kBatch + 1) * kCols];
-int pending = 0;
-int buffer_level = 0;
-bool force_direct = false;  // ingest_json nested inside an ingesting statement
-uint64_t stored_count = 0;
-
-SPIPlanPtr insert_plans[kPlanSizes] = {};
-SPIPlanPtr quarantine_plan = nullptr;
-std::string insert_sql[kPlanSizes];
-
-void discard_pending() {
-    pending = 0;
-    force_direct = false;
-    if (batch_cxt) MemoryContextReset(batch_cxt);
+// Releases every resource of the statement without writing anything. The
+// tuplesort lives in TopTransactionContext with its files owned by the top
+// transaction: at a transaction abort both go away by themselves.
+void discard_pending(bool end_sort) {
+    if (buf.sort && end_sort) tuplesort_end(buf.sort);
+    buf.sort = nullptr;
+    buf.sorted_rows = 0;
+    buf.pending = 0;
+    buf.force_direct = false;
+    buf.payload_rows = 0;
+    buf.payload_bytes = 0;
+    if (buf.batch_cxt) MemoryContextReset(buf.batch_cxt);
 }
+
+bool rows_pending() { return buf.pending > 0 || buf.sort != nullptr; }
 
 void on_xact(XactEvent event, void*) {
     switch (event) {
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
-        discard_pending();
+        discard_pending(false);
         break;
     case XACT_EVENT_PRE_COMMIT:
     case XACT_EVENT_PARALLEL_PRE_COMMIT:
     case XACT_EVENT_PRE_PREPARE:
         // The statement trigger writes the buffer at the end of every statement;
         // rows still here would be lost, so the commit fails instead.
-        if (pending > 0) {
-            discard_pending();
+        if (rows_pending()) {
+            discard_pending(true);
             ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                             errmsg("llmtrace: spans were ingested but not written before COMMIT"),
                             errhint("Was the statement trigger llmtrace.ingest_statement disabled?")));
@@ -89,17 +158,20 @@ void on_xact(XactEvent event, void*) {
 
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
     int level = GetCurrentTransactionNestLevel();
-    if (pending == 0) return;
-    if (event == SUBXACT_EVENT_ABORT_SUB && buffer_level >= level) discard_pending();
-    if (event == SUBXACT_EVENT_COMMIT_SUB && buffer_level >= level) buffer_level = level - 1;
+    if (!rows_pending()) return;
+    if (event == SUBXACT_EVENT_ABORT_SUB && buf.buffer_level >= level) discard_pending(true);
+    if (event == SUBXACT_EVENT_COMMIT_SUB && buf.buffer_level >= level) buf.buffer_level = level - 1;
 }
 
 const std::string& insert_query(int size_index) {
-    std::string& q = insert_sql[size_index];
+    std::string& q = buf.insert_sql[size_index];
     if (q.empty()) {
         int rows = 1 << size_index;
         q = "INSERT INTO llmtrace.spans (";
-        q += kColumns;
+        for (int c = 0; c < kCols; ++c) {
+            if (c) q += ", ";
+            q += kColumns[c].name;
+        }
         q += ") VALUES ";
         for (int r = 0; r < rows; ++r) {
             q += r ? ",(" : "(";
@@ -124,15 +196,15 @@ uint64 write_rows(int first, int count) {
     for (int idx = kPlanSizes - 1; idx >= 0; --idx) {
         int size = 1 << idx;
         while (count - done >= size) {
-            if (!insert_plans[idx]) {
-                for (int i = 0; i < size * kCols; ++i) argtypes[i] = kTypes[i % kCols];
-                SPIPlanPtr p = SPI_prepare(insert_sql[idx].c_str(), size * kCols, argtypes);
+            if (!buf.insert_plans[idx]) {
+                for (int i = 0; i < size * kCols; ++i) argtypes[i] = kColumns[i % kCols].type;
+                SPIPlanPtr p = SPI_prepare(buf.insert_sql[idx].c_str(), size * kCols, argtypes);
                 if (!p) elog(ERROR, "llmtrace: cannot prepare the span insert: %s", SPI_result_code_string(SPI_result));
                 SPI_keepplan(p);
-                insert_plans[idx] = p;
+                buf.insert_plans[idx] = p;
             }
-            int rc = SPI_execute_plan(insert_plans[idx], &values[(first + done) * kCols],
-                                      &nulls[(first + done) * kCols], false, 0);
+            int rc = SPI_execute_plan(buf.insert_plans[idx], &buf.values[(first + done) * kCols],
+                                      &buf.nulls[(first + done) * kCols], false, 0);
             if (rc != SPI_OK_INSERT) elog(ERROR, "llmtrace: span insert failed: %s", SPI_result_code_string(rc));
             stored += SPI_processed;
             done += size;
@@ -141,16 +213,184 @@ uint64 write_rows(int first, int count) {
     return stored;
 }
 
+std::string_view text_datum(Datum d) {
+    text* t = reinterpret_cast<text*>(DatumGetPointer(d));
+    return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+// A short error context for a failed write: which spans, from which payload
+// rows of the statement (not the statement text with its thousands of parameters).
+void set_write_context(ErrorData* ed, int first, int count) {
+    std::string ctx = "llmtrace: while writing " + std::to_string(count) + " span" +
+                      (count == 1 ? "" : "s") + " to llmtrace.spans";
+    int64 rows[8];
+    int nrows = 0;
+    for (int r = first; r < first + count && nrows < 8; ++r)
+        if (buf.row_no[r] > 0 && std::find(rows, rows + nrows, buf.row_no[r]) == rows + nrows)
+            rows[nrows++] = buf.row_no[r];
+    std::sort(rows, rows + nrows);
+    if (nrows > 0) {
+        ctx += nrows == 1 ? " from payload row " : " from payload rows ";
+        for (int i = 0; i < nrows; ++i) ctx += (i ? ", " : "") + std::to_string(rows[i]);
+        ctx += " of the statement";
+    }
+    auto shown = [](std::string_view s) {
+        std::string out(s.substr(0, 64));
+        if (s.size() > 64) out += "...";
+        return core::printable_message(out);
+    };
+    ctx += "; first span: trace_id \"" + shown(text_datum(buf.values[first * kCols + kTraceIdCol])) +
+           "\", span_id \"" + shown(text_datum(buf.values[first * kCols + kSpanIdCol])) + "\"";
+    pg_guard([&] { ed->context = MemoryContextStrdup(GetMemoryChunkContext(ed), ctx.c_str()); });
+}
+
 uint64 write_now(int first, int count) {
+    if (count == 0) return 0;
     for (int idx = 0; idx < kPlanSizes; ++idx) insert_query(idx);
     uint64 stored = 0;
-    pg_guard([&] {
-        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-        stored = write_rows(first, count);
-        SPI_finish();
-    });
-    stored_count += stored;
+    try {
+        pg_guard([&] {
+            if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+            stored = write_rows(first, count);
+            SPI_finish();
+        });
+    } catch (PgError& e) {
+        set_write_context(e.edata(), first, count);
+        throw;
+    }
+    buf.stored_count += stored;
     return stored;
+}
+
+// Key order: trace_id, span_id (bytewise, as text in the "C" collation), start_time.
+int compare_rows(int a, int b) {
+    const Datum* x = &buf.values[a * kCols];
+    const Datum* y = &buf.values[b * kCols];
+    for (int c : {kTraceIdCol, kSpanIdCol}) {
+        int r = text_datum(x[c]).compare(text_datum(y[c]));
+        if (r != 0) return r;
+    }
+    TimestampTz s = DatumGetTimestampTz(x[kStartCol]), t = DatumGetTimestampTz(y[kStartCol]);
+    return s < t ? -1 : s > t ? 1 : 0;
+}
+
+// The sort's row type: the span columns, then the payload row number.
+void ensure_sort_desc() {
+    if (buf.sort_desc) return;
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    TupleDesc d = CreateTemplateTupleDesc(kCols + 1);
+    for (int c = 0; c < kCols; ++c) TupleDescInitEntry(d, AttrNumber(c + 1), kColumns[c].name, kColumns[c].type, -1, 0);
+    TupleDescInitEntry(d, AttrNumber(kCols + 1), "row_no", INT8OID, -1, 0);
+    buf.put_slot = MakeSingleTupleTableSlot(d, &TTSOpsVirtual);
+    buf.get_slot = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
+    buf.sort_desc = d;
+    MemoryContextSwitchTo(old);
+}
+
+// Runs fn with the top transaction's resource owner, which owns the sort's
+// temporary files: they outlive any subtransaction the statement runs in.
+template <typename Fn>
+void as_top_transaction(Fn&& fn) {
+    ResourceOwner saved = CurrentResourceOwner;
+    CurrentResourceOwner = TopTransactionResourceOwner;
+    PG_TRY();
+    {
+        fn();
+    }
+    PG_FINALLY();
+    {
+        CurrentResourceOwner = saved;
+    }
+    PG_END_TRY();
+}
+
+// Moves the buffered rows into the statement's tuplesort. Inside pg_guard.
+void spill_to_sort() {
+    ensure_sort_desc();
+    as_top_transaction([&] {
+        if (!buf.sort) {
+            AttrNumber attnums[3] = {kTraceIdCol + 1, kSpanIdCol + 1, kStartCol + 1};
+            Oid ops[3] = {lookup_type_cache(TEXTOID, TYPECACHE_LT_OPR)->lt_opr,
+                          lookup_type_cache(TEXTOID, TYPECACHE_LT_OPR)->lt_opr,
+                          lookup_type_cache(TIMESTAMPTZOID, TYPECACHE_LT_OPR)->lt_opr};
+            Oid colls[3] = {C_COLLATION_OID, C_COLLATION_OID, InvalidOid};
+            bool nulls_first[3] = {false, false, false};
+            MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+            buf.sort = tuplesort_begin_heap(buf.sort_desc, 3, attnums, ops, colls, nulls_first,
+                                            work_mem, nullptr, TUPLESORT_NONE);
+            MemoryContextSwitchTo(old);
+        }
+        TupleTableSlot* slot = buf.put_slot;
+        for (int r = 0; r < buf.pending; ++r) {
+            ExecClearTuple(slot);
+            for (int c = 0; c < kCols; ++c) {
+                slot->tts_values[c] = buf.values[r * kCols + c];
+                slot->tts_isnull[c] = buf.nulls[r * kCols + c] == 'n';
+            }
+            slot->tts_values[kCols] = Int64GetDatum(buf.row_no[r]);
+            slot->tts_isnull[kCols] = false;
+            ExecStoreVirtualTuple(slot);
+            tuplesort_puttupleslot(buf.sort, slot);
+        }
+        ExecClearTuple(slot);
+    });
+    buf.sorted_rows += buf.pending;
+    buf.pending = 0;
+    MemoryContextReset(buf.batch_cxt);
+}
+
+// Writes every row of the statement's tuplesort in key order.
+uint64 write_sorted() {
+    uint64 stored = 0;
+    pg_guard([&] {
+        spill_to_sort();
+        as_top_transaction([&] { tuplesort_performsort(buf.sort); });
+    });
+    for (;;) {
+        int n = 0;
+        bool more = true;
+        pg_guard([&] {
+            MemoryContext old = MemoryContextSwitchTo(buf.batch_cxt);
+            Datum v[kCols + 1];
+            bool isnull[kCols + 1];
+            while (n < kBatch) {
+                CHECK_FOR_INTERRUPTS();
+                if (!tuplesort_gettupleslot(buf.sort, true, true, buf.get_slot, nullptr)) {
+                    more = false;
+                    break;
+                }
+                HeapTuple t = ExecCopySlotHeapTuple(buf.get_slot);
+                heap_deform_tuple(t, buf.sort_desc, v, isnull);
+                for (int c = 0; c < kCols; ++c) {
+                    buf.values[n * kCols + c] = v[c];
+                    buf.nulls[n * kCols + c] = isnull[c] ? 'n' : ' ';
+                }
+                buf.row_no[n] = DatumGetInt64(v[kCols]);
+                ++n;
+            }
+            ExecClearTuple(buf.get_slot);
+            MemoryContextSwitchTo(old);
+        });
+        stored += write_now(0, n);
+        pg_guard([] { MemoryContextReset(buf.batch_cxt); });
+        if (!more) break;
+    }
+    pg_guard([] { tuplesort_end(buf.sort); });
+    buf.sort = nullptr;
+    return stored;
+}
+
+// Writes the buffered rows (no sort started) in key order.
+uint64 write_buffer_sorted() {
+    int order[kBatch];
+    for (int i = 0; i < buf.pending; ++i) order[i] = i;
+    std::sort(order, order + buf.pending, [](int a, int b) { return compare_rows(a, b) < 0; });
+    for (int i = 0; i < buf.pending; ++i) {
+        std::memcpy(&buf.values[(kSortedRow + i) * kCols], &buf.values[order[i] * kCols], sizeof(Datum) * kCols);
+        std::memcpy(&buf.nulls[(kSortedRow + i) * kCols], &buf.nulls[order[i] * kCols], kCols);
+        buf.row_no[kSortedRow + i] = buf.row_no[order[i]];
+    }
+    return write_now(kSortedRow, buf.pending);
 }
 
 inline void set_text(Datum& v, char& n, core::Str s) {
@@ -171,10 +411,19 @@ inline void set_int8(Datum& v, char& n, const std::optional<int64_t>& x) {
     n = ' ';
 }
 
+inline void set_jsonb(Datum& v, char& n, const core::JsonTape& t) {
+    if (t.empty()) {
+        n = 'n';
+        return;
+    }
+    v = tape_to_jsonb(t);
+    n = ' ';
+}
+
 // Fills buffer row `row` from a span. Runs inside pg_guard.
 void fill_row(int row, const core::Span& s) {
-    Datum* v = &values[row * kCols];
-    char* n = &nulls[row * kCols];
+    Datum* v = &buf.values[row * kCols];
+    char* n = &buf.nulls[row * kCols];
     set_text(v[0], n[0], s.trace_id);
     set_text(v[1], n[1], s.span_id);
     set_text(v[2], n[2], s.parent_span_id);
@@ -220,58 +469,105 @@ void fill_row(int row, const core::Span& s) {
     set_text(v[25], n[25], core::to_string(s.cost_status));
     set_text(v[26], n[26], s.user_id);
     set_text(v[27], n[27], s.session_id);
-    if (s.input.empty()) {
-        n[28] = 'n';
-    } else {
-        v[28] = tape_to_jsonb(s.input);
-        n[28] = ' ';
-    }
-    if (s.output.empty()) {
-        n[29] = 'n';
-    } else {
-        v[29] = tape_to_jsonb(s.output);
-        n[29] = ' ';
-    }
+    set_jsonb(v[28], n[28], s.input);
+    set_jsonb(v[29], n[29], s.output);
     v[30] = tape_to_jsonb(s.attributes);
     n[30] = ' ';
     set_text(v[31], n[31], core::to_string(s.format));
 }
 
-void buffer_span(const core::Span& s) {
+void buffer_span(const core::Span& s, int64 row_no) {
     const int level = GetCurrentTransactionNestLevel();
-    const bool direct = force_direct || (pending > 0 && level != buffer_level);
-    const int row = pending;  // a direct row uses the spare slot after the buffer
+    const bool direct = buf.force_direct || (rows_pending() && level != buf.buffer_level);
+    const int row = direct ? kDirectRow : buf.pending;
     pg_guard([&] {
-        MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+        MemoryContext old = MemoryContextSwitchTo(buf.batch_cxt);
         fill_row(row, s);
         MemoryContextSwitchTo(old);
     });
+    buf.row_no[row] = row_no;
     if (direct) {
         write_now(row, 1);
         return;
     }
-    if (pending == 0) buffer_level = level;
-    ++pending;
-    if (pending == kBatch) flush_spans();
+    if (!rows_pending()) buf.buffer_level = level;
+    ++buf.pending;
+    if (buf.pending == kBatch) pg_guard([] { spill_to_sort(); });
 }
 
-void quarantine(std::string_view payload, const core::Failure& f) {
-    static const Oid types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-    const std::string_view stored = f.json.empty() ? payload : std::string_view(f.json);
+// ---------------------------------------------------------------------------
+// Quarantine
+// ---------------------------------------------------------------------------
+
+// The payload being ingested, for the quarantine: its SHA-256 is computed
+// once, on its first failure.
+struct PayloadRef {
+    std::string_view text;  // nullptr data: a NULL payload
+    bool hashed = false;
+    uint8 digest[PG_SHA256_DIGEST_LENGTH];
+};
+
+void hash_payload(PayloadRef& p) {
+    if (p.hashed || p.text.data() == nullptr) return;
+    pg_guard([&] {
+        pg_cryptohash_ctx* ctx = pg_cryptohash_create(PG_SHA256);
+        if (!ctx || pg_cryptohash_init(ctx) < 0) elog(ERROR, "llmtrace: could not initialize SHA-256");
+        constexpr size_t kChunk = 1024 * 1024;
+        for (size_t off = 0; off < p.text.size(); off += kChunk) {
+            CHECK_FOR_INTERRUPTS();
+            size_t len = std::min(kChunk, p.text.size() - off);
+            if (pg_cryptohash_update(ctx, reinterpret_cast<const uint8*>(p.text.data() + off), len) < 0)
+                elog(ERROR, "llmtrace: could not compute SHA-256");
+        }
+        if (pg_cryptohash_final(ctx, p.digest, sizeof p.digest) < 0)
+            elog(ERROR, "llmtrace: could not compute SHA-256");
+        pg_cryptohash_free(ctx);
+    });
+    p.hashed = true;
+}
+
+// Length of the longest prefix of s no longer than limit that does not split
+// a UTF-8 character.
+size_t utf8_prefix(std::string_view s, size_t limit) {
+    if (s.size() <= limit) return s.size();
+    size_t cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    return cut;
+}
+
+void quarantine(PayloadRef& payload, const core::Failure& f) {
+    static const Oid types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BOOLOID};
+    // What is kept of the bad input: the bad span's JSON (already cut by the
+    // normalizer) or a prefix of the payload; nothing of it when content must
+    // not be stored (it may hold prompts and completions).
+    std::string_view kept;
+    bool truncated = false;
+    const bool keep_text = store_content != kStoreNone && payload.text.data() != nullptr;
+    if (keep_text && !f.json.empty()) {
+        kept = f.json;
+        truncated = f.json_truncated;
+    } else if (keep_text) {
+        kept = payload.text.substr(0, utf8_prefix(payload.text, size_t(quarantine_max_bytes)));
+        truncated = kept.size() < payload.text.size();
+    }
+    hash_payload(payload);
     pg_guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-        if (!quarantine_plan) {
+        if (!buf.quarantine_plan) {
             SPIPlanPtr p = SPI_prepare(
-                "INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate, location, source_format) "
-                "VALUES ($1, $2, $3, $4, $5)",
-                5, const_cast<Oid*>(types));
+                "INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate, location, source_format, "
+                "payload_bytes, payload_sha256, payload_truncated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                8, const_cast<Oid*>(types));
             if (!p) elog(ERROR, "llmtrace: cannot prepare the quarantine insert");
             SPI_keepplan(p);
-            quarantine_plan = p;
+            buf.quarantine_plan = p;
         }
-        Datum v[5];
-        char n[5] = {' ', ' ', ' ', ' ', ' '};
-        v[0] = PointerGetDatum(cstring_to_text_with_len(stored.data(), int(stored.size())));
+        Datum v[8];
+        char n[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+        if (keep_text)
+            v[0] = PointerGetDatum(cstring_to_text_with_len(kept.data(), int(kept.size())));
+        else
+            n[0] = 'n';
         v[1] = PointerGetDatum(cstring_to_text_with_len(f.message.data(), int(f.message.size())));
         v[2] = PointerGetDatum(cstring_to_text(f.sqlstate));
         if (f.location.empty())
@@ -282,7 +578,18 @@ void quarantine(std::string_view payload, const core::Failure& f) {
             v[4] = PointerGetDatum(cstring_to_text(f.format));
         else
             n[4] = 'n';
-        if (SPI_execute_plan(quarantine_plan, v, n, false, 0) != SPI_OK_INSERT)
+        if (payload.text.data() != nullptr) {
+            v[5] = Int64GetDatum(int64(payload.text.size()));
+            bytea* h = static_cast<bytea*>(palloc(VARHDRSZ + sizeof payload.digest));
+            SET_VARSIZE(h, VARHDRSZ + sizeof payload.digest);
+            std::memcpy(VARDATA(h), payload.digest, sizeof payload.digest);
+            v[6] = PointerGetDatum(h);
+        } else {
+            n[5] = 'n';
+            n[6] = 'n';
+        }
+        v[7] = BoolGetDatum(truncated);
+        if (SPI_execute_plan(buf.quarantine_plan, v, n, false, 0) != SPI_OK_INSERT)
             elog(ERROR, "llmtrace: quarantine insert failed");
         SPI_finish();
     });
@@ -290,7 +597,7 @@ void quarantine(std::string_view payload, const core::Failure& f) {
 
 [[noreturn]] void raise_failure(const core::Failure& f) {
     std::string msg = "llmtrace: ";
-    if (f.location.empty() && f.json.empty()) {
+    if (f.whole_payload) {
         msg += "invalid payload: ";
     } else {
         msg += "invalid ";
@@ -303,7 +610,52 @@ void quarantine(std::string_view payload, const core::Failure& f) {
         msg += ": ";
     }
     msg += f.message;
-    throw core::InputError(f.sqlstate, msg);
+    throw RaisedInputError(f.sqlstate, msg);
+}
+
+// What the normalizer hands over goes straight to the buffer or the quarantine.
+class IngestSink final : public core::SpanSink {
+public:
+    IngestSink(PayloadRef& payload, core::PriceTable& prices, int64 row_no)
+        : payload_(payload), prices_(prices), row_no_(row_no) {}
+    void span(core::Span& s) override {
+        core::price_span(s, prices_);
+        buffer_span(s, row_no_);
+    }
+    void failure(core::Failure& f) override {
+        if (on_error == kOnErrorError) raise_failure(f);
+        quarantine(payload_, f);
+    }
+
+private:
+    PayloadRef& payload_;
+    core::PriceTable& prices_;
+    int64 row_no_;
+};
+
+void check_interrupts() {
+    pg_guard([] { CHECK_FOR_INTERRUPTS(); });
+}
+
+void ensure_ready() {
+    if (!normalizer) normalizer = new core::Normalizer();
+    if (!buf.batch_cxt)
+        buf.batch_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace span batch", ALLOCSET_DEFAULT_SIZES);
+    if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
+        throw core::InputError("22021", "llmtrace: the database encoding must be UTF8");
+}
+
+// Gives memory back after a statement that used a lot of it.
+void release_statement_memory() {
+    constexpr size_t kLarge = 8 * 1024 * 1024;
+    const bool large = buf.payload_bytes > kLarge;
+    buf.payload_bytes = 0;
+    buf.payload_rows = 0;
+    if (!large) return;
+    if (normalizer) normalizer->release_memory();
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 }  // namespace
@@ -313,64 +665,74 @@ void register_ingest_callbacks() {
     RegisterSubXactCallback(on_subxact, nullptr);
 }
 
-void ingest_payload(std::string_view payload) {
-    if (!normalizer) normalizer = new core::Normalizer();
-    if (!batch_cxt)
-        batch_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace span batch", ALLOCSET_DEFAULT_SIZES);
-    if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
-        throw core::InputError("22021", "llmtrace: the database encoding must be UTF8");
-    normalizer->options().content =
-        store_content == kStoreNone ? core::ContentMode::None : core::ContentMode::Full;
-
-    normalizer->normalize(payload, result);
-    if (!result.failures.empty()) {
-        if (on_error == kOnErrorError) raise_failure(result.failures.front());
-        for (const core::Failure& f : result.failures) quarantine(payload, f);
+void ingest_payload(std::string_view payload, bool is_null) {
+    ensure_ready();
+    const int64 row_no = ++buf.payload_rows;
+    PayloadRef ref;
+    if (!is_null) {
+        ref.text = payload;
+        buf.payload_bytes += payload.size();
     }
-    if (result.spans.empty()) return;
+    if (is_null) {
+        core::Failure f = core::make_failure(core::sqlstate::kNullNotAllowed, "the payload is NULL",
+                                             std::string(), std::string(), nullptr);
+        f.whole_payload = true;
+        if (on_error == kOnErrorError) raise_failure(f);
+        quarantine(ref, f);
+        return;
+    }
+    if (payload.size() > size_t(max_payload_bytes)) {
+        core::Failure f = core::make_failure(
+            "54000",
+            "the payload is " + std::to_string(payload.size()) +
+                " bytes, more than llmtrace.max_payload_bytes (" + std::to_string(max_payload_bytes) + ")",
+            std::string(), std::string(), nullptr);
+        f.whole_payload = true;
+        if (on_error == kOnErrorError) raise_failure(f);
+        quarantine(ref, f);
+        return;
+    }
+    core::Normalizer::Options& opts = normalizer->options();
+    opts.content = store_content == kStoreNone ? core::ContentMode::None : core::ContentMode::Full;
+    opts.failure_json_limit = size_t(quarantine_max_bytes);
+    opts.interrupt_check = check_interrupts;
     core::PriceTable& prices = current_prices();
-    for (core::Span& s : result.spans) {
-        core::price_span(s, prices);
-        buffer_span(s);
-    }
+    IngestSink sink(ref, prices, row_no);
+    normalizer->normalize(payload, sink);
 }
 
 uint64_t flush_spans() {
     // Rows buffered at a shallower nesting level belong to an enclosing
     // statement: writing them here, inside a subtransaction, would let its
     // rollback take them along. Their own statement trigger writes them.
-    if (pending == 0 || buffer_level != GetCurrentTransactionNestLevel()) return 0;
-    const int count = pending;
-    uint64_t stored = write_now(0, count);
-    discard_pending();
+    if (!rows_pending()) {
+        release_statement_memory();
+        return 0;
+    }
+    if (buf.buffer_level != GetCurrentTransactionNestLevel()) return 0;
+    uint64_t stored = buf.sort ? write_sorted() : write_buffer_sorted();
+    discard_pending(true);
+    release_statement_memory();
     return stored;
 }
 
-uint64_t ingest_json_payload(std::string_view payload) {
-    const uint64_t before = stored_count;
+uint64_t ingest_json_payload(std::string_view payload, bool is_null) {
+    const uint64_t before = buf.stored_count;
     // Normally the buffer is empty here and this call uses it and writes it.
     // Called inside a statement that has rows pending (ingest_json in a query
     // that feeds llmtrace.ingest), its spans are written at once instead, so
     // they are counted exactly and the pending rows stay with their statement.
-    const bool nested = pending > 0;
-    force_direct = nested;
+    const bool nested = rows_pending();
+    buf.force_direct = nested;
     try {
-        ingest_payload(payload);
+        ingest_payload(payload, is_null);
     } catch (...) {
-        force_direct = false;
+        buf.force_direct = false;
         throw;
     }
-    force_direct = false;
+    buf.force_direct = false;
     if (!nested) flush_spans();
-    return stored_count - before;
+    return buf.stored_count - before;
 }
-
-void quarantine_null_payload() {
-    static const core::Failure null_payload{core::sqlstate::kNullNotAllowed, "the payload is NULL",
-                                            std::string(), std::string(), nullptr};
-    if (on_error == kOnErrorError) raise_failure(null_payload);
-    quarantine(std::string_view(""), null_payload);
-}
-
 
 }  // namespace llmtrace::pg

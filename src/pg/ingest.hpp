@@ -13,17 +13,16 @@ namespace llmtrace::pg {
 
 void register_ingest_callbacks();
 
-// Normalizes one payload and buffers its spans; full batches are written at once.
-void ingest_payload(std::string_view payload);
+// Normalizes one payload and buffers its spans until the statement ends. A
+// NULL payload is bad input like any other: quarantined or an error, by
+// llmtrace.on_error.
+void ingest_payload(std::string_view payload, bool is_null);
 
-// Writes every buffered span; returns how many were newly stored (re-delivered
-// spans are skipped by the primary key).
+// Writes every buffered span of the statement, in key order; returns how many
+// were newly stored (re-delivered spans are skipped by the primary key).
 uint64_t flush_spans();
 
 // llmtrace.ingest_json: ingests and writes one payload; returns the spans it stored.
-uint64_t ingest_json_payload(std::string_view payload);
-
-// A NULL payload row: quarantined (payload '') or an error, by llmtrace.on_error.
-void quarantine_null_payload();
+uint64_t ingest_json_payload(std::string_view payload, bool is_null);
 
 }  // namespace llmtrace::pg

@@ -1,5 +1,5 @@
 // JsonSink over pushJsonbValue. Trivially destructible (fixed arrays only), as
-// it lives in frames a PostgreSQL error may unwind.
+// it lives in frames a PostgreSQL error (a cancel, out of memory) may unwind.
 #include "pg/jsonb_builder.hpp"
 
 #include <charconv>
@@ -15,6 +15,7 @@ public:
     void begin_array() override { open(WJB_BEGIN_ARRAY, false); }
     void end_array() override { close(WJB_END_ARRAY); }
     void key(std::string_view k) override {
+        tick();
         JsonbValue v;
         v.type = jbvString;
         v.val.string.val = const_cast<char*>(k.data());
@@ -62,7 +63,12 @@ public:
     }
 
 private:
+    // A large value takes a while to build: a cancel is honoured meanwhile.
+    void tick() {
+        if ((++events_ & 4095) == 0) CHECK_FOR_INTERRUPTS();
+    }
     void open(JsonbIteratorToken tok, bool object) {
+        tick();
         if (depth_ >= int(core::kMaxDepth) + 8) elog(ERROR, "llmtrace: JSON nesting too deep");
         in_object_[depth_++] = object;
         result_ = pushJsonbValue(&state_, tok, nullptr);
@@ -78,6 +84,7 @@ private:
         scalar(v);
     }
     void scalar(JsonbValue& v) {
+        tick();
         if (depth_ == 0) {
             top_scalar_ = v;
             top_scalar_set_ = true;
@@ -91,6 +98,7 @@ private:
     JsonbValue top_scalar_{};
     bool top_scalar_set_ = false;
     int depth_ = 0;
+    unsigned events_ = 0;
     bool in_object_[core::kMaxDepth + 8] = {};
 };
 

@@ -1,10 +1,27 @@
-// Price cache: a core::PriceTable in backend memory, invalidated by relcache
-// invalidations of llmtrace.model_prices. The statement trigger on that table
-// (llmtrace.prices_changed) sends the invalidation to every backend at commit.
+// Price cache: a core::PriceTable in backend memory.
+//
+// The rule: a statement prices with the prices its snapshot sees. Every change
+// to llmtrace.model_prices bumps the single row of llmtrace.prices_version in
+// the same transaction (statement trigger model_prices_version). The cache
+// remembers the version it was loaded at; before use it reads the version its
+// caller's snapshot sees and reloads when they differ. That read is skipped
+// while no transaction has completed since the last check (the snapshot's
+// xactCompletionCount is unchanged), so a COPY or a run of single-row INSERTs
+// pays for it at most once per snapshot. Changes made by the backend's own
+// transaction reach it as relcache invalidations of llmtrace.model_prices
+// (trigger model_prices_changed), which force the check.
 #include "pg/price_cache.hpp"
 
 #include "pg/guard.hpp"
 #include "pg/pg_time.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "utils/acl.h"
+#include "utils/snapmgr.h"
+}
 
 #include <string>
 #include <vector>
@@ -14,11 +31,14 @@ namespace llmtrace::pg {
 namespace {
 
 core::PriceTable prices;
-bool prices_valid = false;
+bool prices_loaded = false;
+bool must_check = true;          // a relcache invalidation arrived since the last check
+int64 loaded_version = -1;       // prices_version the cache holds
+uint64 checked_completions = 0;  // snapshot xactCompletionCount of the last check
 Oid prices_relid = InvalidOid;
 
 void on_relcache_inval(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == prices_relid) prices_valid = false;
+    if (relid == InvalidOid || relid == prices_relid) must_check = true;
 }
 
 constexpr int kCols = 13;
@@ -29,11 +49,39 @@ constexpr const char* kQuery =
     "tier_output_usd_per_mtok::text, tier_cached_input_usd_per_mtok::text, "
     "tier_cache_write_usd_per_mtok::text, valid_from FROM llmtrace.model_prices";
 
-std::optional<core::PriceUnits> price_or_null(const std::string& s, bool is_null) {
+// A price cell; a value the engine cannot use (NaN, infinity, too large, too
+// many decimals: rows written before the table's constraints refused them)
+// marks the row unusable instead of failing every ingest.
+std::optional<core::PriceUnits> price_or_null(const std::string& s, bool is_null, bool& usable) {
     if (is_null) return std::nullopt;
     auto p = core::parse_price(s);
-    if (!p) throw std::runtime_error("llmtrace.model_prices holds a price that is not a plain decimal: " + s);
+    if (!p) {
+        usable = false;
+        return core::PriceUnits(0);
+    }
     return p;
+}
+
+Oid schema_oid() { return get_namespace_oid("llmtrace", false); }
+
+// The version of the price table that `snap` sees.
+int64 read_version(Snapshot snap) {
+    int64 version = -1;
+    pg_guard([&] {
+        Oid relid = get_relname_relid("prices_version", schema_oid());
+        if (!OidIsValid(relid)) elog(ERROR, "llmtrace: table llmtrace.prices_version is missing");
+        Relation rel = table_open(relid, AccessShareLock);
+        TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
+        HeapTuple tup = heap_getnext(scan, ForwardScanDirection);
+        if (tup) {
+            bool isnull = false;
+            Datum d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+            if (!isnull) version = DatumGetInt64(d);
+        }
+        table_endscan(scan);
+        table_close(rel, AccessShareLock);
+    });
+    return version;
 }
 
 void load() {
@@ -44,8 +92,10 @@ void load() {
     std::vector<int64_t> valid_from;
     Oid relid = InvalidOid;
     pg_guard([&] {
-        relid = get_relname_relid("model_prices", get_namespace_oid("llmtrace", false));
+        relid = get_relname_relid("model_prices", schema_oid());
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+        // read_only: the query runs with the caller's snapshot, the one the
+        // version was read with.
         if (SPI_execute(kQuery, true, 0) != SPI_OK_SELECT) elog(ERROR, "llmtrace: cannot read llmtrace.model_prices");
         cells.reserve(SPI_processed * (kCols - 1));
         for (uint64 r = 0; r < SPI_processed; ++r) {
@@ -63,29 +113,32 @@ void load() {
         SPI_finish();
     });
     prices.clear();
+    prices_loaded = false;
     for (size_t r = 0; r < valid_from.size(); ++r) {
         const std::string* c = &cells[r * (kCols - 1)];
         const char* n = &nulls[r * (kCols - 1)];
         core::PriceRow row;
+        bool usable = true;
         row.provider = c[0].empty() ? std::string() : core::normalize_provider(c[0]);
         row.model = c[1];
         row.prefix = c[2] == "prefix";
-        row.input = *price_or_null(c[3], n[3]);
-        row.output = price_or_null(c[4], n[4]);
-        row.cached_input = price_or_null(c[5], n[5]);
-        row.cache_write = price_or_null(c[6], n[6]);
+        row.input = price_or_null(c[3], n[3], usable).value_or(0);
+        row.output = price_or_null(c[4], n[4], usable);
+        row.cached_input = price_or_null(c[5], n[5], usable);
+        row.cache_write = price_or_null(c[6], n[6], usable);
         if (!n[7]) {
             row.tier_threshold = std::stoll(c[7]);
-            row.tier_input = *price_or_null(c[8], n[8]);
-            row.tier_output = price_or_null(c[9], n[9]);
-            row.tier_cached_input = price_or_null(c[10], n[10]);
-            row.tier_cache_write = price_or_null(c[11], n[11]);
+            row.tier_input = price_or_null(c[8], n[8], usable).value_or(0);
+            row.tier_output = price_or_null(c[9], n[9], usable);
+            row.tier_cached_input = price_or_null(c[10], n[10], usable);
+            row.tier_cache_write = price_or_null(c[11], n[11], usable);
         }
+        row.usable = usable;
         row.valid_from_us = valid_from[r];
         prices.add(std::move(row));
     }
     prices_relid = relid;
-    prices_valid = true;
+    prices_loaded = true;
 }
 
 }  // namespace
@@ -95,8 +148,32 @@ void register_price_cache_callbacks() {
 }
 
 core::PriceTable& current_prices() {
-    if (!prices_valid) load();
+    Snapshot snap = nullptr;
+    pg_guard([&] {
+        // Invalidations sent by transactions that committed before this
+        // snapshot (our own included) are applied first.
+        AcceptInvalidationMessages();
+        snap = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+    });
+    const uint64 completions = snap->snapXactCompletionCount;
+    if (prices_loaded && !must_check && completions != 0 && completions == checked_completions)
+        return prices;
+    must_check = false;
+    const int64 version = read_version(snap);
+    if (!prices_loaded || version != loaded_version) {
+        load();
+        loaded_version = version;
+    }
+    checked_completions = completions;
     return prices;
+}
+
+void check_price_privilege() {
+    pg_guard([] {
+        Oid relid = get_relname_relid("model_prices", schema_oid());
+        AclResult r = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+        if (r != ACLCHECK_OK) aclcheck_error(r, OBJECT_TABLE, "model_prices");
+    });
 }
 
 }  // namespace llmtrace::pg

@@ -1,6 +1,6 @@
-// The backend's price table: loaded from llmtrace.model_prices on first use and
-// reloaded after any change to that table (relcache invalidation), never
-// queried per span.
+// The backend's price table: loaded from llmtrace.model_prices on first use,
+// reloaded when the snapshot of the caller sees another version of that
+// table (see price_cache.cpp), never queried per span.
 #pragma once
 
 #include "core/cost.hpp"
@@ -8,7 +8,12 @@
 namespace llmtrace::pg {
 
 void register_price_cache_callbacks();
-// The current price table; loads it if it was invalidated. Connects to SPI itself.
+// The prices the caller's snapshot sees; reloads them when they changed.
+// Connects to SPI itself.
 core::PriceTable& current_prices();
+// Raises "permission denied for table model_prices" unless the current user
+// may read the price table: llmtrace.cost() answers only such users, whether
+// or not the backend's cache is warm.
+void check_price_privilege();
 
 }  // namespace llmtrace::pg

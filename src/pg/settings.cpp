@@ -7,6 +7,8 @@ namespace llmtrace::pg {
 
 int on_error = kOnErrorQuarantine;
 int store_content = kStoreFull;
+int max_payload_bytes = 64 * 1024 * 1024;
+int quarantine_max_bytes = 64 * 1024;
 
 namespace {
 
@@ -36,6 +38,23 @@ void define_settings() {
         "Whether message content (input, output) is stored with each span.",
         "full: stored as sent; none: input and output are NULL and content attributes dropped.",
         &store_content, kStoreFull, kStoreContentOptions, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    // Limits protect the server from what a writer sends. They are PGC_SUSET:
+    // a role that may only ingest cannot raise them (a superuser sets them per
+    // database or role with ALTER DATABASE/ROLE ... SET).
+    DefineCustomIntVariable(
+        "llmtrace.max_payload_bytes",
+        "Largest payload accepted; a larger one is bad input (SQLSTATE 54000).",
+        "Bounds the memory and time one payload can take: peak backend memory stays "
+        "within a small multiple of this size.",
+        &max_payload_bytes, 64 * 1024 * 1024, 1024, MaxAllocSize, PGC_SUSET, GUC_UNIT_BYTE,
+        nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "llmtrace.quarantine_max_bytes",
+        "Most bytes of a bad payload (or bad span) kept in llmtrace.ingest_errors.",
+        "The payload's length and SHA-256 are always kept, so it can be identified; "
+        "0 keeps none of its text.",
+        &quarantine_max_bytes, 64 * 1024, 0, MaxAllocSize, PGC_SUSET, GUC_UNIT_BYTE, nullptr,
+        nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("llmtrace");
 #else

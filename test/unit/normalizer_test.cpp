@@ -1034,7 +1034,144 @@ TEST_F(NormalizerTest, MissingIds) {
     const core::Failure& f = fails(std::string(R"({"trace_id":")") + std::string(257, 'a') +
                                    R"(","span_id":"s","start_time":1})");
     EXPECT_STREQ(f.sqlstate, "22023");
-    EXPECT_EQ(f.message, "trace_id is longer than 256 characters");
+    EXPECT_EQ(f.message, "trace_id is longer than 256 bytes (257)");
+}
+
+// Every id that reaches the primary key (or parent_span_id) is bounded, in
+// every format: a 5,000-character id is a bad span, not a failed COPY.
+TEST_F(NormalizerTest, LongIdsAreBadSpansInEveryFormat) {
+    const std::string big(5000, 'a');
+    const std::string cases[] = {
+        R"({"span_id":"s","root_span_id":")" + big + R"(","created":1})",
+        R"({"span_id":"s","span_parents":[")" + big + R"("],"created":1})",
+        R"({"id":"v","timestamp":1,"traceId":")" + big + R"("})",
+        R"({"id":"v","timestamp":1,"requestId":")" + big + R"("})",
+        R"({"id":"v","timestamp":1,"parentId":")" + big + R"("})",
+        R"({"trace_id":"t","span_id":"s","start_time":1,"parent_span_id":")" + big + R"("})",
+        R"({"trace_id":"t","span_id":")" + big + R"(","start_time":1})",
+        R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":")" + big +
+            R"(","spanId":"0102030405060708","startTimeUnixNano":"1"}]}]}]})",
+    };
+    for (const std::string& c : cases) {
+        const core::Result& res = run("[" + c + "," +
+                                      R"({"trace_id":"t","span_id":"ok","start_time":1}])");
+        ASSERT_EQ(res.failures.size(), 1u) << c.substr(0, 80);
+        EXPECT_STREQ(res.failures[0].sqlstate, "22023") << c.substr(0, 80);
+        ASSERT_EQ(res.spans.size(), 1u) << c.substr(0, 80);
+        EXPECT_EQ(str(res.spans[0].span_id), "ok");
+    }
+}
+
+// A key sent twice: the last one counts, for columns and attributes alike (jsonb's rule).
+TEST_F(NormalizerTest, DuplicateKeysTheLastOneCounts) {
+    const core::Span& s = one(
+        R"({"trace_id":"t1","trace_id":"t2","span_id":"s","start_time":1,"model":"a","model":"b",)"
+        R"("usage":{"prompt_tokens":1,"completion_tokens":1},)"
+        R"("usage":{"prompt_tokens":10,"completion_tokens":20}})");
+    EXPECT_EQ(str(s.trace_id), "t2");
+    EXPECT_EQ(str(s.model), "b");
+    EXPECT_EQ(*s.tokens.input, 10);
+    EXPECT_EQ(*s.tokens.output, 20);
+    // attributes keep both usage copies as events; jsonb keeps the last, as the columns do.
+    const std::string a = json(s.attributes);
+    EXPECT_NE(a.rfind(R"("usage":{"prompt_tokens":10,"completion_tokens":20})"), std::string::npos) << a;
+
+    const core::Span& o = one(
+        R"({"resourceSpans":[{"resource":{"attributes":[)"
+        R"({"key":"service.name","value":{"stringValue":"first"}},)"
+        R"({"key":"service.name","value":{"stringValue":"last"}}]},)"
+        R"("scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",)"
+        R"("spanId":"0102030405060708","startTimeUnixNano":"1000","attributes":[)"
+        R"({"key":"gen_ai.usage.input_tokens","value":{"intValue":"5"}},)"
+        R"({"key":"gen_ai.usage.input_tokens","value":{"intValue":"7"}},)"
+        R"({"key":"gen_ai.request.model","value":{"stringValue":"m1"}},)"
+        R"({"key":"gen_ai.request.model","value":{"stringValue":"m2"}}]}]}]}]})");
+    EXPECT_EQ(str(o.service), "last");
+    EXPECT_EQ(*o.tokens.input, 7);
+    EXPECT_EQ(str(o.model), "m2");
+    const std::string oa = json(o.attributes);
+    EXPECT_EQ(oa.find("gen_ai.usage.input_tokens"), std::string::npos) << oa;
+    EXPECT_EQ(oa.find("gen_ai.request.model"), std::string::npos) << oa;
+    EXPECT_EQ(oa.find("service.name"), std::string::npos) << oa;
+}
+
+// Control characters from a writer's escapes never reach an error message raw.
+TEST_F(NormalizerTest, ControlCharactersInMessagesAreEscaped) {
+    const core::Failure& f = fails(R"({"trace_id":"t","span_id":"s","start_time":"\u001b[31mred\n"})");
+    EXPECT_EQ(f.message.find('\x1b'), std::string::npos);
+    EXPECT_EQ(f.message.find('\n'), std::string::npos);
+    EXPECT_NE(f.message.find("\\u001b[31mred\\u000a"), std::string::npos) << f.message;
+}
+
+// The JSON kept of a bad span is cut at the limit, on a character boundary.
+TEST_F(NormalizerTest, FailureJsonIsCutAtTheLimit) {
+    n.options().failure_json_limit = 100;
+    std::string big = "[{\"span_id\":\"x\",\"input\":\"";
+    for (int i = 0; i < 1000; ++i) big += "\u00e9";  // é, two bytes each
+    big += "\"}]";
+    const core::Result& res = run(big);
+    ASSERT_EQ(res.failures.size(), 1u);
+    EXPECT_TRUE(res.failures[0].json_truncated);
+    EXPECT_LE(res.failures[0].json.size(), 100u);
+    EXPECT_GE(res.failures[0].json.size(), 90u);
+    // No character is split: the last lead byte starts a complete sequence.
+    const std::string& j = res.failures[0].json;
+    size_t lead = j.size() - 1;
+    while (lead > 0 && (static_cast<unsigned char>(j[lead]) & 0xC0) == 0x80) --lead;
+    const unsigned char c = static_cast<unsigned char>(j[lead]);
+    const size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+    EXPECT_EQ(j.size() - lead, len);
+    n.options().failure_json_limit = SIZE_MAX;
+}
+
+// Resource attributes are held once, whatever the number of spans below them.
+TEST_F(NormalizerTest, ResourceAttributesAreSharedNotCopied) {
+    std::string p = R"({"resourceSpans":[{"resource":{"attributes":[)";
+    for (int i = 0; i < 500; ++i) {
+        if (i) p += ',';
+        p += R"({"key":"r)" + std::to_string(i) + R"(","value":{"stringValue":"v"}})";
+    }
+    p += R"(]},"scopeSpans":[{"spans":[)";
+    for (int i = 0; i < 500; ++i) {
+        if (i) p += ',';
+        char id[17];
+        std::snprintf(id, sizeof id, "%016x", i + 1);
+        p += R"({"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":")" + std::string(id) +
+             R"(","startTimeUnixNano":"1000"})";
+    }
+    p += "]}]}]}";
+    const core::Result& res = run(p);
+    ASSERT_EQ(res.spans.size(), 500u);
+    for (const core::Span& s : res.spans) EXPECT_LT(s.attributes.events().size(), 10u);
+    EXPECT_NE(json(res.spans[499].attributes).find(R"("r499":"v")"), std::string::npos);
+}
+
+// The interrupt hook runs during long work, and what it throws ends the payload.
+namespace {
+int interrupt_calls = 0;
+struct Cancelled {};
+void count_and_cancel() {
+    if (++interrupt_calls == 3) throw Cancelled{};
+}
+}  // namespace
+
+TEST_F(NormalizerTest, InterruptCheckRunsAndCanAbandonThePayload) {
+    std::string p = "[";
+    for (int i = 0; i < 20000; ++i) {
+        if (i) p += ',';
+        p += R"({"trace_id":"t","span_id":"s)" + std::to_string(i) + R"(","start_time":1})";
+    }
+    p += "]";
+    interrupt_calls = 0;
+    n.options().interrupt_check = count_and_cancel;
+    EXPECT_THROW(run(p), Cancelled);
+    EXPECT_EQ(interrupt_calls, 3);
+    // Invalid JSON re-read for the error offset is interruptible too.
+    interrupt_calls = 0;
+    p.pop_back();
+    p += ",{";
+    EXPECT_THROW(run(p), Cancelled);
+    n.options().interrupt_check = nullptr;
 }
 
 TEST_F(NormalizerTest, MissingStartTime) {

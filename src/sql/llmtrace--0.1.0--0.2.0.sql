@@ -1,0 +1,212 @@
+-- llmtrace 0.1.0 -> 0.2.0: hardening (see CHANGELOG.md).
+\echo Use "ALTER EXTENSION llmtrace UPDATE TO '0.2.0'" to load this file. \quit
+
+-- A price row the engine cannot use gives its spans cost_status 'invalid_price'.
+-- Added NOT VALID and validated afterwards: validation does not block ingest.
+ALTER TABLE llmtrace.spans DROP CONSTRAINT spans_cost_status_check;
+ALTER TABLE llmtrace.spans ADD CONSTRAINT spans_cost_status_check
+    CHECK (cost_status IN ('priced', 'reported', 'unpriced', 'no_usage', 'invalid_price')) NOT VALID;
+ALTER TABLE llmtrace.spans VALIDATE CONSTRAINT spans_cost_status_check;
+
+-- ensure_partitions runs as the extension owner, so llmtrace_admin can run it.
+ALTER FUNCTION llmtrace.ensure_partitions(date, date) SECURITY DEFINER;
+
+-- Quarantine: bounded payload text, with the length and hash of the payload.
+ALTER TABLE llmtrace.ingest_errors ALTER COLUMN payload DROP NOT NULL;
+ALTER TABLE llmtrace.ingest_errors ADD COLUMN payload_bytes bigint;
+ALTER TABLE llmtrace.ingest_errors ADD COLUMN payload_sha256 bytea;
+ALTER TABLE llmtrace.ingest_errors ADD COLUMN payload_truncated boolean NOT NULL DEFAULT false;
+UPDATE llmtrace.ingest_errors
+SET payload_bytes = pg_catalog.octet_length(payload),
+    payload_sha256 = pg_catalog.sha256(pg_catalog.convert_to(payload, 'UTF8'))
+WHERE payload <> '';
+UPDATE llmtrace.ingest_errors SET payload = NULL WHERE payload = '' AND sqlstate = '22004'
+    AND error = 'the payload is NULL';
+
+COMMENT ON COLUMN llmtrace.ingest_errors.payload IS
+    'The payload as received, or the one bad span of a batch (see location), cut at '
+    'llmtrace.quarantine_max_bytes; NULL for a NULL payload and when llmtrace.store_content = none.';
+COMMENT ON COLUMN llmtrace.ingest_errors.payload_bytes IS
+    'Length in bytes of the whole payload as received.';
+COMMENT ON COLUMN llmtrace.ingest_errors.payload_sha256 IS
+    'SHA-256 of the whole payload as received: sha256(convert_to(payload_text, ''UTF8'')).';
+COMMENT ON COLUMN llmtrace.ingest_errors.payload_truncated IS
+    'True when payload holds only a prefix of the payload or bad span.';
+
+-- Prices: finite, >= 0, < 1,000,000 USD per million tokens, at most 12 decimals.
+CREATE FUNCTION llmtrace.valid_price(p numeric)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p IS NULL
+        OR (p >= 0 AND p < 1000000 AND coalesce(scale(p) <= 12, false))
+$$;
+
+COMMENT ON FUNCTION llmtrace.valid_price(numeric) IS
+    'True for a price llmtrace can use: NULL, or 0 <= p < 1000000 with at most 12 decimals.';
+
+ALTER TABLE llmtrace.model_prices DROP CONSTRAINT model_prices_price_check;
+ALTER TABLE llmtrace.model_prices ADD CONSTRAINT model_prices_price_check CHECK (
+        llmtrace.valid_price(input_usd_per_mtok)
+        AND llmtrace.valid_price(output_usd_per_mtok)
+        AND llmtrace.valid_price(cached_input_usd_per_mtok)
+        AND llmtrace.valid_price(cache_write_usd_per_mtok)
+        AND llmtrace.valid_price(tier_input_usd_per_mtok)
+        AND llmtrace.valid_price(tier_output_usd_per_mtok)
+        AND llmtrace.valid_price(tier_cached_input_usd_per_mtok)
+        AND llmtrace.valid_price(tier_cache_write_usd_per_mtok));
+
+CREATE OR REPLACE FUNCTION llmtrace.import_litellm_prices(doc jsonb,
+                                               OUT added integer, OUT changed integer,
+                                               OUT unchanged integer, OUT skipped integer)
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e       record;
+    prov    text;
+    m       text;
+    tk      text;
+    p       numeric[];
+    thr     bigint;
+    cur     llmtrace.model_prices;
+    existed boolean;
+    at_time timestamptz := now();
+BEGIN
+    added := 0; changed := 0; unchanged := 0; skipped := 0;
+    IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
+        RAISE EXCEPTION 'import_litellm_prices: expected a JSON object keyed by model name'
+            USING ERRCODE = '22023';
+    END IF;
+    FOR e IN SELECT key, value FROM jsonb_each(doc) ORDER BY key LOOP
+        IF e.key = 'sample_spec' OR jsonb_typeof(e.value) <> 'object'
+           OR coalesce(e.value->>'mode', 'chat') NOT IN ('chat', 'responses', 'completion', 'embedding')
+           OR llmtrace.litellm_price(e.value->'input_cost_per_token') IS NULL THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        prov := llmtrace.litellm_provider(e.value->>'litellm_provider');
+        m := lower(e.key);
+        thr := NULL;
+        p := ARRAY[llmtrace.litellm_price(e.value->'input_cost_per_token'),
+                   llmtrace.litellm_price(e.value->'output_cost_per_token'),
+                   llmtrace.litellm_price(e.value->'cache_read_input_token_cost'),
+                   llmtrace.litellm_price(e.value->'cache_creation_input_token_cost'),
+                   NULL, NULL, NULL, NULL];
+        FOREACH tk IN ARRAY ARRAY['200k', '128k', '272k'] LOOP
+            IF llmtrace.litellm_price(e.value->('input_cost_per_token_above_' || tk || '_tokens')) IS NOT NULL THEN
+                thr := left(tk, -1)::bigint * 1000;
+                p[5] := llmtrace.litellm_price(e.value->('input_cost_per_token_above_' || tk || '_tokens'));
+                p[6] := llmtrace.litellm_price(e.value->('output_cost_per_token_above_' || tk || '_tokens'));
+                p[7] := llmtrace.litellm_price(e.value->('cache_read_input_token_cost_above_' || tk || '_tokens'));
+                p[8] := llmtrace.litellm_price(e.value->('cache_creation_input_token_cost_above_' || tk || '_tokens'));
+                EXIT;
+            END IF;
+        END LOOP;
+        -- A price the engine cannot use (2 USD per token is 2,000,000 per Mtok)
+        -- is refused here rather than by the table's constraint, which would
+        -- abort the whole import.
+        IF NOT (SELECT bool_and(llmtrace.valid_price(x)) FROM unnest(p) AS x) THEN
+            RAISE WARNING 'import_litellm_prices: skipping %: a price is out of range (at most 999999.999999999999 USD per million tokens)', e.key;
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        IF EXISTS (SELECT 1 FROM llmtrace.model_prices mp
+                   WHERE mp.source = 'user' AND coalesce(mp.provider, '') = coalesce(prov, '')
+                     AND lower(mp.model) = m AND mp.match = 'exact') THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        SELECT * INTO cur FROM llmtrace.model_prices mp
+        WHERE coalesce(mp.provider, '') = coalesce(prov, '') AND lower(mp.model) = m
+          AND mp.match = 'exact'
+        ORDER BY mp.valid_from DESC
+        LIMIT 1;
+        existed := FOUND;
+        IF existed AND ARRAY[cur.input_usd_per_mtok, cur.output_usd_per_mtok,
+                           cur.cached_input_usd_per_mtok, cur.cache_write_usd_per_mtok,
+                           cur.tier_input_usd_per_mtok, cur.tier_output_usd_per_mtok,
+                           cur.tier_cached_input_usd_per_mtok, cur.tier_cache_write_usd_per_mtok]
+                     IS NOT DISTINCT FROM p
+                 AND cur.tier_threshold_tokens IS NOT DISTINCT FROM thr THEN
+            unchanged := unchanged + 1;
+            CONTINUE;
+        END IF;
+        -- A second import in the same transaction replaces the row it wrote.
+        DELETE FROM llmtrace.model_prices mp
+        WHERE coalesce(mp.provider, '') = coalesce(prov, '') AND lower(mp.model) = m
+          AND mp.match = 'exact' AND mp.source = 'litellm'
+          AND mp.valid_from = CASE WHEN existed THEN at_time ELSE '-infinity' END;
+        INSERT INTO llmtrace.model_prices
+            (provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
+             cached_input_usd_per_mtok, cache_write_usd_per_mtok, tier_threshold_tokens,
+             tier_input_usd_per_mtok, tier_output_usd_per_mtok, tier_cached_input_usd_per_mtok,
+             tier_cache_write_usd_per_mtok, valid_from, source)
+        VALUES (prov, m, 'exact', p[1], p[2], p[3], p[4], thr, p[5], p[6], p[7], p[8],
+                CASE WHEN existed THEN at_time ELSE '-infinity' END, 'litellm');
+        IF existed THEN
+            changed := changed + 1;
+        ELSE
+            added := added + 1;
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The version of the price table (see src/pg/price_cache.cpp).
+CREATE TABLE llmtrace.prices_version (
+    version bigint NOT NULL
+);
+INSERT INTO llmtrace.prices_version VALUES (0);
+
+COMMENT ON TABLE llmtrace.prices_version IS
+    'Internal: one row, bumped by every change to llmtrace.model_prices.';
+
+CREATE FUNCTION llmtrace.model_prices_version()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE llmtrace.prices_version SET version = version + 1;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER model_prices_version
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON llmtrace.model_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.model_prices_version();
+
+ALTER TABLE llmtrace.model_prices ENABLE ALWAYS TRIGGER model_prices_changed;
+ALTER TABLE llmtrace.model_prices ENABLE ALWAYS TRIGGER model_prices_version;
+
+-- NULL payloads are bad input in ingest_json too.
+ALTER FUNCTION llmtrace.ingest_json(text) CALLED ON NULL INPUT;
+COMMENT ON FUNCTION llmtrace.ingest_json(text) IS
+    'Ingests one JSON payload (OTLP, Braintrust, Vercel, native, or an array of them); '
+    'returns the number of spans newly stored (re-delivered spans are not counted). A NULL '
+    'payload is bad input: quarantined or an error, by llmtrace.on_error.';
+
+-- The ingest triggers fire under session_replication_role = replica too.
+UPDATE pg_catalog.pg_trigger SET tgenabled = 'A'
+WHERE tgrelid = 'llmtrace.ingest'::pg_catalog.regclass
+  AND tgname IN ('ingest_row', 'ingest_statement');
+
+-- Privileges: trigger functions need no EXECUTE grant; cost() is for readers.
+REVOKE ALL ON llmtrace.prices_version FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmtrace.valid_price(numeric), llmtrace.model_prices_version() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION llmtrace.ingest_row_trigger(), llmtrace.ingest_statement_trigger()
+    FROM llmtrace_writer, llmtrace_admin;
+REVOKE EXECUTE ON FUNCTION llmtrace.prices_changed(), llmtrace.model_prices_user_edit(),
+    llmtrace.model_prices_replace_seed() FROM llmtrace_admin;
+REVOKE EXECUTE ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz)
+    FROM llmtrace_writer;
+REVOKE UPDATE ON llmtrace.spans FROM llmtrace_admin;
+GRANT UPDATE (cost_usd, cost_status) ON llmtrace.spans TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.valid_price(numeric) TO llmtrace_admin;
+-- (also invalidates the view's cached triggers in every backend)
+GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;

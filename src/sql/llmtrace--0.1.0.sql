@@ -1,0 +1,782 @@
+-- llmtrace install script (the single source; the build appends the seeded price list).
+\echo Use "CREATE EXTENSION llmtrace" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Roles. Roles are cluster-wide objects, so they are created only when missing
+-- and are not dropped with the extension.
+-- ---------------------------------------------------------------------------
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_writer') THEN
+        CREATE ROLE llmtrace_writer NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_reader') THEN
+        CREATE ROLE llmtrace_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_admin') THEN
+        CREATE ROLE llmtrace_admin NOLOGIN;
+    END IF;
+END
+$roles$;
+
+REVOKE ALL ON SCHEMA llmtrace FROM PUBLIC;
+GRANT USAGE ON SCHEMA llmtrace TO llmtrace_writer, llmtrace_reader, llmtrace_admin;
+
+-- ---------------------------------------------------------------------------
+-- Spans: one row per normalized span, partitioned by day of start_time.
+-- The key includes start_time (a partition key must be part of every unique
+-- key); a re-delivered span carries the same start_time, so it is deduplicated.
+-- ---------------------------------------------------------------------------
+CREATE TABLE llmtrace.spans (
+    trace_id            text        NOT NULL,
+    span_id             text        NOT NULL,
+    parent_span_id      text,
+    name                text,
+    kind                text,
+    operation           text,
+    start_time          timestamptz NOT NULL,
+    end_time            timestamptz,
+    duration_ms         double precision,
+    status              text        NOT NULL,
+    error_message       text,
+    service             text,
+    project             text,
+    environment         text,
+    endpoint            text,
+    feature             text,
+    provider            text,
+    model               text,
+    input_tokens        bigint,
+    output_tokens       bigint,
+    cached_input_tokens bigint,
+    cache_write_tokens  bigint,
+    reasoning_tokens    bigint,
+    total_tokens        bigint,
+    cost_usd            numeric,
+    cost_status         text        NOT NULL,
+    user_id             text,
+    session_id          text,
+    input               jsonb,
+    output              jsonb,
+    attributes          jsonb       NOT NULL DEFAULT '{}',
+    source_format       text        NOT NULL,
+    ingested_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT spans_pkey PRIMARY KEY (trace_id, span_id, start_time),
+    CONSTRAINT spans_status_check CHECK (status IN ('ok', 'error', 'unset')),
+    CONSTRAINT spans_cost_status_check
+        CHECK (cost_status IN ('priced', 'reported', 'unpriced', 'no_usage')),
+    CONSTRAINT spans_source_format_check
+        CHECK (source_format IN ('otlp', 'braintrust', 'vercel', 'native'))
+) PARTITION BY RANGE (start_time);
+
+COMMENT ON TABLE llmtrace.spans IS
+    'Normalized LLM spans, one row per span; partitioned by day of start_time.';
+
+-- Spans whose day has no partition of its own (back-fills, clock skew) land here.
+CREATE TABLE llmtrace.spans_default PARTITION OF llmtrace.spans DEFAULT;
+
+-- Creates the daily partitions of llmtrace.spans for [from_day, to_day] (UTC
+-- days) that do not exist yet. Rows of such a day already in the default
+-- partition are moved into the new partition. Returns the number created.
+CREATE FUNCTION llmtrace.ensure_partitions(from_day date, to_day date)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d       date;
+    created integer := 0;
+    part    text;
+    lo      timestamptz;
+    hi      timestamptz;
+BEGIN
+    IF from_day IS NULL OR to_day IS NULL OR to_day < from_day THEN
+        RAISE EXCEPTION 'ensure_partitions: invalid day range % .. %', from_day, to_day
+            USING ERRCODE = '22023';
+    END IF;
+    IF to_day - from_day > 3660 THEN
+        RAISE EXCEPTION 'ensure_partitions: at most 3661 days at a time'
+            USING ERRCODE = '22023';
+    END IF;
+    d := from_day;
+    WHILE d <= to_day LOOP
+        part := 'spans_p' || to_char(d, 'YYYYMMDD');
+        lo := d::timestamp AT TIME ZONE 'UTC';
+        hi := (d + 1)::timestamp AT TIME ZONE 'UTC';
+        IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE n.nspname = 'llmtrace' AND c.relname = part) THEN
+            IF EXISTS (SELECT 1 FROM llmtrace.spans_default
+                       WHERE start_time >= lo AND start_time < hi) THEN
+                -- No span may reach the default partition between the move and
+                -- the attach (which would then find it there and fail).
+                LOCK TABLE llmtrace.spans_default IN ACCESS EXCLUSIVE MODE;
+                EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.spans '
+                               'INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
+                EXECUTE format('WITH moved AS (DELETE FROM llmtrace.spans_default '
+                               'WHERE start_time >= %L AND start_time < %L RETURNING *) '
+                               'INSERT INTO llmtrace.%I SELECT * FROM moved', lo, hi, part);
+                EXECUTE format('ALTER TABLE llmtrace.spans ATTACH PARTITION llmtrace.%I '
+                               'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+            ELSE
+                EXECUTE format('CREATE TABLE llmtrace.%I PARTITION OF llmtrace.spans '
+                               'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+            END IF;
+            created := created + 1;
+        END IF;
+        d := d + 1;
+    END LOOP;
+    RETURN created;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.ensure_partitions(date, date) IS
+    'Creates the missing daily partitions of llmtrace.spans between two UTC days.';
+
+-- No daily partition is created here: tables made by this script belong to the
+-- extension and would collide with a restored dump. llmtrace.ensure_partitions()
+-- (from a scheduler) creates them and moves rows out of the default partition.
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.spans_default', '');
+
+-- ---------------------------------------------------------------------------
+-- Quarantine for payloads (or single spans of a batch) that could not be
+-- normalized while llmtrace.on_error = 'quarantine'.
+-- ---------------------------------------------------------------------------
+CREATE TABLE llmtrace.ingest_errors (
+    id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    payload       text        NOT NULL,
+    error         text        NOT NULL,
+    sqlstate      text        NOT NULL,
+    location      text,
+    source_format text
+);
+
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.ingest_errors', '');
+
+COMMENT ON TABLE llmtrace.ingest_errors IS
+    'Payloads, or single spans of a batch, that could not be normalized, with the reason.';
+COMMENT ON COLUMN llmtrace.ingest_errors.payload IS
+    'The whole payload as received, or the one bad span of a batch (see location).';
+COMMENT ON COLUMN llmtrace.ingest_errors.location IS
+    'Where in the payload the bad span sits, e.g. resourceSpans[0].scopeSpans[1].spans[3].';
+
+-- ---------------------------------------------------------------------------
+-- Prices, USD per million tokens. provider NULL matches any provider.
+-- ---------------------------------------------------------------------------
+CREATE TABLE llmtrace.model_prices (
+    id                             bigint      GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    provider                       text,
+    model                          text        NOT NULL,
+    match                          text        NOT NULL DEFAULT 'exact',
+    input_usd_per_mtok             numeric     NOT NULL,
+    output_usd_per_mtok            numeric,
+    cached_input_usd_per_mtok      numeric,
+    cache_write_usd_per_mtok       numeric,
+    tier_threshold_tokens          bigint,
+    tier_input_usd_per_mtok        numeric,
+    tier_output_usd_per_mtok       numeric,
+    tier_cached_input_usd_per_mtok numeric,
+    tier_cache_write_usd_per_mtok  numeric,
+    valid_from                     timestamptz NOT NULL DEFAULT '-infinity',
+    source                         text        NOT NULL DEFAULT 'user',
+    CONSTRAINT model_prices_match_check CHECK (match IN ('exact', 'prefix')),
+    CONSTRAINT model_prices_source_check CHECK (source IN ('seed', 'user', 'litellm')),
+    CONSTRAINT model_prices_model_check CHECK (model <> ''),
+    CONSTRAINT model_prices_tier_check CHECK (
+        (tier_threshold_tokens IS NULL) = (tier_input_usd_per_mtok IS NULL)
+        AND (tier_threshold_tokens IS NULL OR tier_threshold_tokens > 0)),
+    -- Prices are non-negative and carry at most 12 decimal places, so every
+    -- cost is computed exactly in fixed point (see src/core/cost.hpp).
+    CONSTRAINT model_prices_price_check CHECK (
+        input_usd_per_mtok >= 0 AND scale(input_usd_per_mtok) <= 12
+        AND coalesce(output_usd_per_mtok >= 0 AND scale(output_usd_per_mtok) <= 12, true)
+        AND coalesce(cached_input_usd_per_mtok >= 0 AND scale(cached_input_usd_per_mtok) <= 12, true)
+        AND coalesce(cache_write_usd_per_mtok >= 0 AND scale(cache_write_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_input_usd_per_mtok >= 0 AND scale(tier_input_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_output_usd_per_mtok >= 0 AND scale(tier_output_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_cached_input_usd_per_mtok >= 0
+                     AND scale(tier_cached_input_usd_per_mtok) <= 12, true)
+        AND coalesce(tier_cache_write_usd_per_mtok >= 0
+                     AND scale(tier_cache_write_usd_per_mtok) <= 12, true)
+        AND input_usd_per_mtok < 1000000 AND coalesce(output_usd_per_mtok < 1000000, true)
+        AND coalesce(tier_input_usd_per_mtok < 1000000, true)
+        AND coalesce(tier_output_usd_per_mtok < 1000000, true))
+);
+
+CREATE UNIQUE INDEX model_prices_key
+    ON llmtrace.model_prices (coalesce(provider, ''), pg_catalog.lower(model), match, valid_from);
+
+COMMENT ON TABLE llmtrace.model_prices IS
+    'Model prices in USD per million tokens; exact beats prefix, longest prefix wins, '
+    'the row in force at the span start (valid_from) is used.';
+
+-- A seeded or imported row a user edits becomes the user's row: pg_dump keeps
+-- it and the importer leaves it alone. A seeded row edited this way gets a
+-- positive id. (The importer and upgrade scripts never UPDATE: they DELETE and
+-- INSERT.) Setting source explicitly is honoured.
+CREATE FUNCTION llmtrace.model_prices_user_edit()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.source = OLD.source AND OLD.source <> 'user' THEN
+        NEW.source := 'user';
+    END IF;
+    IF NEW.source <> 'seed' AND NEW.id < 0 THEN
+        NEW.id := nextval('llmtrace.model_prices_id_seq');
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER model_prices_user_edit
+    BEFORE UPDATE ON llmtrace.model_prices
+    FOR EACH ROW EXECUTE FUNCTION llmtrace.model_prices_user_edit();
+
+-- A row for the same provider, model, match and valid_from as a seeded row
+-- replaces the seeded row: that is how a price is overridden with INSERT, and
+-- how a user's override wins again when a dump is restored.
+CREATE FUNCTION llmtrace.model_prices_replace_seed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.source <> 'seed' THEN
+        DELETE FROM llmtrace.model_prices mp
+        WHERE mp.source = 'seed' AND coalesce(mp.provider, '') = coalesce(NEW.provider, '')
+          AND lower(mp.model) = lower(NEW.model) AND mp.match = NEW.match
+          AND mp.valid_from = NEW.valid_from;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER model_prices_replace_seed
+    BEFORE INSERT ON llmtrace.model_prices
+    FOR EACH ROW EXECUTE FUNCTION llmtrace.model_prices_replace_seed();
+
+-- User rows (source <> 'seed') are part of a pg_dump; seeded rows come with the extension.
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices', 'WHERE source <> ''seed''');
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.model_prices_id_seq', '');
+
+-- ---------------------------------------------------------------------------
+-- Price maintenance.
+-- ---------------------------------------------------------------------------
+
+-- LiteLLM provider names -> llmtrace's normalized provider names.
+CREATE FUNCTION llmtrace.litellm_provider(name text)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE lower(name)
+        WHEN 'text-completion-openai' THEN 'openai'
+        WHEN 'gemini' THEN 'google'
+        WHEN 'vertex_ai-language-models' THEN 'google'
+        WHEN 'vertex_ai-embedding-models' THEN 'google'
+        WHEN 'vertex_ai' THEN 'google'
+        WHEN 'bedrock_converse' THEN 'bedrock'
+        WHEN 'azure_ai' THEN 'azure'
+        WHEN 'mistral_ai' THEN 'mistral'
+        ELSE nullif(lower(name), '')
+    END
+$$;
+
+COMMENT ON FUNCTION llmtrace.litellm_provider(text) IS
+    'Maps a LiteLLM litellm_provider value to the provider name llmtrace stores.';
+
+-- USD per token (a JSON number) -> USD per million tokens, at most 12 decimals.
+CREATE FUNCTION llmtrace.litellm_price(per_token jsonb)
+RETURNS numeric
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN jsonb_typeof(per_token) = 'number' AND per_token::numeric >= 0
+                THEN trim_scale(round(per_token::numeric * 1000000, 12)) END
+$$;
+
+COMMENT ON FUNCTION llmtrace.litellm_price(jsonb) IS
+    'Converts a LiteLLM per-token price to USD per million tokens (NULL when absent or invalid).';
+
+-- Loads a LiteLLM model_prices_and_context_window.json document. A model seen for
+-- the first time is added with valid_from -infinity; a model whose prices changed
+-- gets a new row valid from now, so spans keep the price that was in force; an
+-- identical price is left alone, so importing the same file twice changes nothing.
+-- Rows users entered themselves (source 'user') are never touched: such models
+-- are skipped, as are entries that are not text models or carry no input price.
+CREATE FUNCTION llmtrace.import_litellm_prices(doc jsonb,
+                                               OUT added integer, OUT changed integer,
+                                               OUT unchanged integer, OUT skipped integer)
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    e       record;
+    prov    text;
+    m       text;
+    tk      text;
+    p       numeric[];
+    thr     bigint;
+    cur     llmtrace.model_prices;
+    existed boolean;
+    at_time timestamptz := now();
+BEGIN
+    added := 0; changed := 0; unchanged := 0; skipped := 0;
+    IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
+        RAISE EXCEPTION 'import_litellm_prices: expected a JSON object keyed by model name'
+            USING ERRCODE = '22023';
+    END IF;
+    FOR e IN SELECT key, value FROM jsonb_each(doc) ORDER BY key LOOP
+        IF e.key = 'sample_spec' OR jsonb_typeof(e.value) <> 'object'
+           OR coalesce(e.value->>'mode', 'chat') NOT IN ('chat', 'responses', 'completion', 'embedding')
+           OR llmtrace.litellm_price(e.value->'input_cost_per_token') IS NULL
+           OR llmtrace.litellm_price(e.value->'input_cost_per_token') >= 1000000 THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        prov := llmtrace.litellm_provider(e.value->>'litellm_provider');
+        m := lower(e.key);
+        thr := NULL;
+        p := ARRAY[llmtrace.litellm_price(e.value->'input_cost_per_token'),
+                   llmtrace.litellm_price(e.value->'output_cost_per_token'),
+                   llmtrace.litellm_price(e.value->'cache_read_input_token_cost'),
+                   llmtrace.litellm_price(e.value->'cache_creation_input_token_cost'),
+                   NULL, NULL, NULL, NULL];
+        FOREACH tk IN ARRAY ARRAY['200k', '128k', '272k'] LOOP
+            IF llmtrace.litellm_price(e.value->('input_cost_per_token_above_' || tk || '_tokens')) IS NOT NULL THEN
+                thr := left(tk, -1)::bigint * 1000;
+                p[5] := llmtrace.litellm_price(e.value->('input_cost_per_token_above_' || tk || '_tokens'));
+                p[6] := llmtrace.litellm_price(e.value->('output_cost_per_token_above_' || tk || '_tokens'));
+                p[7] := llmtrace.litellm_price(e.value->('cache_read_input_token_cost_above_' || tk || '_tokens'));
+                p[8] := llmtrace.litellm_price(e.value->('cache_creation_input_token_cost_above_' || tk || '_tokens'));
+                EXIT;
+            END IF;
+        END LOOP;
+        IF EXISTS (SELECT 1 FROM llmtrace.model_prices mp
+                   WHERE mp.source = 'user' AND coalesce(mp.provider, '') = coalesce(prov, '')
+                     AND lower(mp.model) = m AND mp.match = 'exact') THEN
+            skipped := skipped + 1;
+            CONTINUE;
+        END IF;
+        SELECT * INTO cur FROM llmtrace.model_prices mp
+        WHERE coalesce(mp.provider, '') = coalesce(prov, '') AND lower(mp.model) = m
+          AND mp.match = 'exact'
+        ORDER BY mp.valid_from DESC
+        LIMIT 1;
+        existed := FOUND;
+        IF existed AND ARRAY[cur.input_usd_per_mtok, cur.output_usd_per_mtok,
+                           cur.cached_input_usd_per_mtok, cur.cache_write_usd_per_mtok,
+                           cur.tier_input_usd_per_mtok, cur.tier_output_usd_per_mtok,
+                           cur.tier_cached_input_usd_per_mtok, cur.tier_cache_write_usd_per_mtok]
+                     IS NOT DISTINCT FROM p
+                 AND cur.tier_threshold_tokens IS NOT DISTINCT FROM thr THEN
+            unchanged := unchanged + 1;
+            CONTINUE;
+        END IF;
+        -- A second import in the same transaction replaces the row it wrote.
+        DELETE FROM llmtrace.model_prices mp
+        WHERE coalesce(mp.provider, '') = coalesce(prov, '') AND lower(mp.model) = m
+          AND mp.match = 'exact' AND mp.source = 'litellm'
+          AND mp.valid_from = CASE WHEN existed THEN at_time ELSE '-infinity' END;
+        INSERT INTO llmtrace.model_prices
+            (provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
+             cached_input_usd_per_mtok, cache_write_usd_per_mtok, tier_threshold_tokens,
+             tier_input_usd_per_mtok, tier_output_usd_per_mtok, tier_cached_input_usd_per_mtok,
+             tier_cache_write_usd_per_mtok, valid_from, source)
+        VALUES (prov, m, 'exact', p[1], p[2], p[3], p[4], thr, p[5], p[6], p[7], p[8],
+                CASE WHEN existed THEN at_time ELSE '-infinity' END, 'litellm');
+        IF existed THEN
+            changed := changed + 1;
+        ELSE
+            added := added + 1;
+        END IF;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.import_litellm_prices(jsonb) IS
+    'Loads LiteLLM''s model_prices_and_context_window.json: adds new models, adds a row valid '
+    'from now for changed prices, leaves identical prices and user rows alone. Idempotent.';
+
+-- ---------------------------------------------------------------------------
+-- C entry points.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION llmtrace.ingest_row_trigger()
+RETURNS trigger
+LANGUAGE c
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_ingest_row_trigger';
+
+CREATE FUNCTION llmtrace.ingest_statement_trigger()
+RETURNS trigger
+LANGUAGE c
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_ingest_statement_trigger';
+
+CREATE FUNCTION llmtrace.ingest_json(payload text)
+RETURNS bigint
+LANGUAGE c
+VOLATILE STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_ingest_json';
+
+COMMENT ON FUNCTION llmtrace.ingest_json(text) IS
+    'Ingests one JSON payload (OTLP, Braintrust, Vercel, native, or an array of them); '
+    'returns the number of spans newly stored (re-delivered spans are not counted).';
+
+CREATE FUNCTION llmtrace.cost(provider text, model text,
+                              input_tokens bigint, output_tokens bigint,
+                              cached_input_tokens bigint DEFAULT 0,
+                              cache_write_tokens bigint DEFAULT 0,
+                              at timestamptz DEFAULT pg_catalog.now())
+RETURNS numeric
+LANGUAGE c
+STABLE
+PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_cost';
+
+COMMENT ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz) IS
+    'Cost in USD of one call from llmtrace.model_prices; input_tokens counts ALL input '
+    'tokens (cached and cache writes included). NULL when the model has no price.';
+
+CREATE FUNCTION llmtrace.prices_changed()
+RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_prices_changed';
+
+-- Every change to the price table invalidates the price cache of every backend.
+CREATE TRIGGER model_prices_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON llmtrace.model_prices
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.prices_changed();
+
+-- ---------------------------------------------------------------------------
+-- The ingest surface: INSERT or COPY one JSON document per row.
+-- The view stores nothing itself; its INSTEAD OF trigger normalizes the payload
+-- and its statement trigger writes the buffered spans when the statement ends.
+-- ---------------------------------------------------------------------------
+CREATE VIEW llmtrace.ingest AS
+    SELECT NULL::text AS payload WHERE false;
+
+COMMENT ON VIEW llmtrace.ingest IS
+    'Write-only ingest surface: INSERT INTO llmtrace.ingest (payload) VALUES (...) or '
+    'COPY llmtrace.ingest (payload) FROM STDIN, one JSON document per row.';
+
+CREATE TRIGGER ingest_row
+    INSTEAD OF INSERT ON llmtrace.ingest
+    FOR EACH ROW EXECUTE FUNCTION llmtrace.ingest_row_trigger();
+
+CREATE TRIGGER ingest_statement
+    AFTER INSERT ON llmtrace.ingest
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.ingest_statement_trigger();
+
+-- ---------------------------------------------------------------------------
+-- Cost maintenance.
+-- ---------------------------------------------------------------------------
+
+-- Recomputes the cost of the stored spans that started in [from_time, to_time)
+-- from the current price table (after a price was added or corrected). Costs
+-- reported in the payload are kept. Returns the number of spans whose cost changed.
+CREATE FUNCTION llmtrace.reprice(from_time timestamptz, to_time timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF from_time IS NULL OR to_time IS NULL OR to_time < from_time THEN
+        RAISE EXCEPTION 'reprice: invalid time range % .. %', from_time, to_time
+            USING ERRCODE = '22023';
+    END IF;
+    UPDATE llmtrace.spans s
+    SET cost_usd = c.cost,
+        cost_status = CASE WHEN c.cost IS NULL THEN 'unpriced' ELSE 'priced' END
+    FROM (SELECT trace_id, span_id, start_time,
+                 CASE WHEN model IS NOT NULL
+                      AND num_nonnulls(input_tokens, output_tokens, cached_input_tokens,
+                                       cache_write_tokens) > 0
+                      THEN llmtrace.cost(provider, model, input_tokens, output_tokens,
+                                         cached_input_tokens, cache_write_tokens, start_time)
+                 END AS cost
+          FROM llmtrace.spans
+          WHERE start_time >= from_time AND start_time < to_time
+            AND cost_status IN ('priced', 'unpriced')) c
+    WHERE s.start_time >= from_time AND s.start_time < to_time
+      AND s.trace_id = c.trace_id AND s.span_id = c.span_id AND s.start_time = c.start_time
+      AND s.cost_usd IS DISTINCT FROM c.cost;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.reprice(timestamptz, timestamptz) IS
+    'Recomputes stored span costs in [from_time, to_time) from llmtrace.model_prices; '
+    'reported costs are kept. Returns the number of spans whose cost changed.';
+
+CREATE VIEW llmtrace.unpriced_models AS
+    SELECT provider, model, count(*) AS spans,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           min(start_time) AS first_seen, max(start_time) AS last_seen
+    FROM llmtrace.spans
+    WHERE cost_status = 'unpriced'
+    GROUP BY provider, model;
+
+COMMENT ON VIEW llmtrace.unpriced_models IS
+    'Models seen with tokens but without a price, with span counts: add a price, then '
+    'call llmtrace.reprice().';
+
+-- ---------------------------------------------------------------------------
+-- Privileges: only the llmtrace roles get anything.
+-- ---------------------------------------------------------------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA llmtrace FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA llmtrace FROM PUBLIC;
+
+GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.ingest_json(text) TO llmtrace_writer, llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.ingest_row_trigger(), llmtrace.ingest_statement_trigger()
+    TO llmtrace_writer, llmtrace_admin;
+
+GRANT SELECT ON llmtrace.spans, llmtrace.model_prices, llmtrace.unpriced_models
+    TO llmtrace_reader, llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz)
+    TO llmtrace_reader, llmtrace_admin, llmtrace_writer;
+
+GRANT SELECT, DELETE ON llmtrace.ingest_errors TO llmtrace_admin;
+GRANT SELECT ON llmtrace.ingest_errors TO llmtrace_reader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON llmtrace.model_prices TO llmtrace_admin;
+GRANT USAGE ON SEQUENCE llmtrace.model_prices_id_seq TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date) TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.prices_changed(), llmtrace.model_prices_user_edit(),
+    llmtrace.model_prices_replace_seed() TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.import_litellm_prices(jsonb), llmtrace.litellm_price(jsonb),
+    llmtrace.litellm_provider(text) TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.reprice(timestamptz, timestamptz) TO llmtrace_admin;
+GRANT UPDATE ON llmtrace.spans TO llmtrace_admin;
+
+-- ---------------------------------------------------------------------------
+-- Seeded list prices (data/model_prices.csv, see tools/litellm_prices_to_csv.py).
+-- Seeded rows have negative ids, every other row a positive one, so rows of a
+-- restored dump never collide with the seeds a new CREATE EXTENSION made.
+-- Columns: provider, model, match, input, output, cached_input, cache_write,
+-- tier_threshold_tokens, tier_input, tier_output, tier_cached_input, tier_cache_write.
+-- ---------------------------------------------------------------------------
+INSERT INTO llmtrace.model_prices
+    (id, provider, model, match, input_usd_per_mtok, output_usd_per_mtok,
+     cached_input_usd_per_mtok, cache_write_usd_per_mtok, tier_threshold_tokens,
+     tier_input_usd_per_mtok, tier_output_usd_per_mtok, tier_cached_input_usd_per_mtok,
+     tier_cache_write_usd_per_mtok, source)
+SELECT -row_number() OVER (), nullif(f[1], ''), f[2], f[3], f[4]::numeric, nullif(f[5], '')::numeric,
+       nullif(f[6], '')::numeric, nullif(f[7], '')::numeric, nullif(f[8], '')::bigint,
+       nullif(f[9], '')::numeric, nullif(f[10], '')::numeric, nullif(f[11], '')::numeric,
+       nullif(f[12], '')::numeric, 'seed'
+FROM (SELECT pg_catalog.string_to_array(line, ',') AS f
+      FROM pg_catalog.regexp_split_to_table($csv$
+provider,model,match,input,output,cached_input,cache_write,tier_threshold_tokens,tier_input,tier_output,tier_cached_input,tier_cache_write
+anthropic,claude-3-7-sonnet-20250219,exact,3,15,0.3,3.75,,,,,
+anthropic,claude-3-haiku-20240307,exact,0.25,1.25,0.03,0.3,,,,,
+anthropic,claude-3-opus-20240229,exact,15,75,1.5,18.75,,,,,
+anthropic,claude-4-opus-20250514,exact,15,75,1.5,18.75,,,,,
+anthropic,claude-4-sonnet-20250514,exact,3,15,0.3,3.75,200000,6,22.5,0.6,7.5
+anthropic,claude-fable-5,exact,10,50,1,12.5,,,,,
+anthropic,claude-haiku-4-5,exact,1,5,0.1,1.25,,,,,
+anthropic,claude-haiku-4-5-20251001,exact,1,5,0.1,1.25,,,,,
+anthropic,claude-mythos-5,exact,10,50,1,12.5,,,,,
+anthropic,claude-opus-4-1,exact,15,75,1.5,18.75,,,,,
+anthropic,claude-opus-4-1-20250805,exact,15,75,1.5,18.75,,,,,
+anthropic,claude-opus-4-20250514,exact,15,75,1.5,18.75,,,,,
+anthropic,claude-opus-4-5,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-4-5-20251101,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-4-6,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-4-6-20260205,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-4-6-thinking,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-4-7,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-4-7-20260416,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-4-8,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-opus-5,exact,5,25,0.5,6.25,,,,,
+anthropic,claude-sonnet-4-20250514,exact,3,15,0.3,3.75,200000,6,22.5,0.6,7.5
+anthropic,claude-sonnet-4-5,exact,3,15,0.3,3.75,200000,6,22.5,0.6,7.5
+anthropic,claude-sonnet-4-5-20250929,exact,3,15,0.3,3.75,200000,6,22.5,0.6,7.5
+bedrock,claude-sonnet-4-5-20250929-v1:0,exact,3,15,0.3,3.75,200000,6,22.5,0.6,7.5
+anthropic,claude-sonnet-4-6,exact,3,15,0.3,3.75,,,,,
+anthropic,claude-sonnet-5,exact,2,10,0.2,2.5,,,,,
+openai,codex-auto-review,exact,5,30,0.5,,272000,10,45,1,
+deepseek,deepseek-chat,exact,0.28,0.42,0.028,,,,,,
+deepseek,deepseek-reasoner,exact,0.28,0.42,0.028,,,,,,
+volcengine,deepseek-v3-2-251201,exact,0,0,,,,,,,
+deepseek,deepseek-v4-flash,exact,0.14,0.28,0.0028,0,,,,,
+deepseek,deepseek-v4-pro,exact,0.435,0.87,0.003625,0,,,,,
+google,gemini-2.0-flash,exact,0.1,0.4,0.025,,,,,,
+google,gemini-2.0-flash-001,exact,0.15,0.6,0.0375,,,,,,
+google,gemini-2.0-flash-lite,exact,0.075,0.3,0.01875,,,,,,
+google,gemini-2.0-flash-lite-001,exact,0.075,0.3,0.01875,,,,,,
+google,gemini-2.5-computer-use-preview-10-2025,exact,1.25,10,,,200000,2.5,15,,
+google,gemini-2.5-flash,exact,0.3,2.5,0.03,,,,,,
+google,gemini-2.5-flash-lite,exact,0.1,0.4,0.01,,,,,,
+google,gemini-2.5-flash-lite-preview-06-17,exact,0.1,0.4,0.025,,,,,,
+google,gemini-2.5-flash-lite-preview-09-2025,exact,0.1,0.4,0.01,,,,,,
+google,gemini-2.5-flash-native-audio-latest,exact,0.3,2.5,,,,,,,
+google,gemini-2.5-flash-native-audio-preview-09-2025,exact,0.3,2.5,,,,,,,
+google,gemini-2.5-flash-native-audio-preview-12-2025,exact,0.3,2.5,,,,,,,
+google,gemini-2.5-flash-preview-09-2025,exact,0.3,2.5,0.075,,,,,,
+google,gemini-2.5-pro,exact,1.25,10,0.125,,200000,2.5,15,0.25,0.25
+google,gemini-2.5-pro-preview-tts,exact,1.25,10,0.125,,200000,2.5,15,0.25,
+google,gemini-3-flash,exact,0.5,3,0.05,,,,,,
+google,gemini-3-flash-preview,exact,0.5,3,0.05,,,,,,
+google,gemini-3-pro-preview,exact,2,12,0.2,,200000,4,18,0.4,0.25
+google,gemini-3.1-flash-lite,exact,0.25,1.5,0.025,,,,,,
+google,gemini-3.1-flash-lite-preview,exact,0.25,1.5,0.025,,,,,,
+google,gemini-3.1-flash-live-preview,exact,0.75,4.5,,,,,,,
+google,gemini-3.1-pro-high,exact,2,12,0.2,,200000,4,18,0.4,0.25
+google,gemini-3.1-pro-low,exact,2,12,0.2,,200000,4,18,0.4,0.25
+google,gemini-3.1-pro-preview,exact,2,12,0.2,,200000,4,18,0.4,0.25
+google,gemini-3.1-pro-preview-customtools,exact,2,12,0.2,,200000,4,18,0.4,0.25
+google,gemini-3.5-flash,exact,1.5,9,0.15,,,,,,
+google,gemini-3.5-flash-lite,exact,0.3,2.5,0.03,,,,,,
+google,gemini-3.6-flash,exact,1.5,7.5,0.15,,,,,,
+google,gemini-embedding-001,exact,0.15,0,,,,,,,
+google,gemini-embedding-2,exact,0.2,0,,,,,,,
+google,gemini-embedding-2-preview,exact,0.2,0,,,,,,,
+google,gemini-exp-1206,exact,0.3,2.5,0.03,,,,,,
+google,gemini-flash-experimental,exact,0,0,,,,,,,
+google,gemini-flash-latest,exact,0.3,2.5,0.03,,,,,,
+google,gemini-flash-lite-latest,exact,0.1,0.4,0.01,,,,,,
+google,gemini-omni-flash-preview,exact,1.5,9,,,,,,,
+google,gemini-pro-latest,exact,1.25,10,0.125,,200000,2.5,15,0.25,
+google,gemini-robotics-er-1.5-preview,exact,0.3,2.5,0,,,,,,
+zhipu,glm-5.1,exact,1.4,4.4,0.28,1,,,,,
+openai,gpt-3.5-turbo,exact,0.5,1.5,,,,,,,
+openai,gpt-3.5-turbo-0125,exact,0.5,1.5,,,,,,,
+openai,gpt-3.5-turbo-1106,exact,1,2,,,,,,,
+openai,gpt-3.5-turbo-16k,exact,3,4,,,,,,,
+openai,gpt-3.5-turbo-instruct,exact,1.5,2,,,,,,,
+openai,gpt-3.5-turbo-instruct-0914,exact,1.5,2,,,,,,,
+openai,gpt-4,exact,30,60,,,,,,,
+openai,gpt-4-0125-preview,exact,10,30,,,,,,,
+openai,gpt-4-0314,exact,30,60,,,,,,,
+openai,gpt-4-0613,exact,30,60,,,,,,,
+openai,gpt-4-1106-preview,exact,10,30,,,,,,,
+openai,gpt-4-turbo,exact,10,30,,,,,,,
+openai,gpt-4-turbo-2024-04-09,exact,10,30,,,,,,,
+openai,gpt-4-turbo-preview,exact,10,30,,,,,,,
+openai,gpt-4.1,exact,2,8,0.5,,,,,,
+openai,gpt-4.1-2025-04-14,exact,2,8,0.5,,,,,,
+openai,gpt-4.1-mini,exact,0.4,1.6,0.1,,,,,,
+openai,gpt-4.1-mini-2025-04-14,exact,0.4,1.6,0.1,,,,,,
+openai,gpt-4.1-nano,exact,0.1,0.4,0.025,,,,,,
+openai,gpt-4.1-nano-2025-04-14,exact,0.1,0.4,0.025,,,,,,
+openai,gpt-4o,exact,2.5,10,1.25,,,,,,
+openai,gpt-4o-2024-05-13,exact,5,15,,,,,,,
+openai,gpt-4o-2024-08-06,exact,2.5,10,1.25,,,,,,
+openai,gpt-4o-2024-11-20,exact,2.5,10,1.25,,,,,,
+openai,gpt-4o-audio-preview,exact,2.5,10,,,,,,,
+openai,gpt-4o-audio-preview-2024-12-17,exact,2.5,10,,,,,,,
+openai,gpt-4o-audio-preview-2025-06-03,exact,2.5,10,,,,,,,
+openai,gpt-4o-mini,exact,0.15,0.6,0.075,,,,,,
+openai,gpt-4o-mini-2024-07-18,exact,0.15,0.6,0.075,,,,,,
+openai,gpt-4o-mini-audio-preview,exact,0.15,0.6,,,,,,,
+openai,gpt-4o-mini-audio-preview-2024-12-17,exact,0.15,0.6,,,,,,,
+openai,gpt-4o-mini-realtime-preview,exact,0.6,2.4,0.3,,,,,,
+openai,gpt-4o-mini-realtime-preview-2024-12-17,exact,0.6,2.4,0.3,,,,,,
+openai,gpt-4o-mini-search-preview,exact,0.15,0.6,0.075,,,,,,
+openai,gpt-4o-mini-search-preview-2025-03-11,exact,0.15,0.6,0.075,,,,,,
+openai,gpt-4o-realtime-preview,exact,5,20,2.5,,,,,,
+openai,gpt-4o-realtime-preview-2024-12-17,exact,5,20,2.5,,,,,,
+openai,gpt-4o-realtime-preview-2025-06-03,exact,5,20,2.5,,,,,,
+openai,gpt-4o-search-preview,exact,2.5,10,1.25,,,,,,
+openai,gpt-4o-search-preview-2025-03-11,exact,2.5,10,1.25,,,,,,
+openai,gpt-5,exact,1.25,10,0.125,,,,,,
+openai,gpt-5-2025-08-07,exact,1.25,10,0.125,,,,,,
+openai,gpt-5-chat,exact,1.25,10,0.125,,,,,,
+openai,gpt-5-chat-latest,exact,1.25,10,0.125,,,,,,
+openai,gpt-5-codex,exact,1.25,10,0.125,,,,,,
+openai,gpt-5-mini,exact,0.25,2,0.025,,,,,,
+openai,gpt-5-mini-2025-08-07,exact,0.25,2,0.025,,,,,,
+openai,gpt-5-nano,exact,0.05,0.4,0.005,,,,,,
+openai,gpt-5-nano-2025-08-07,exact,0.05,0.4,0.005,,,,,,
+openai,gpt-5-pro,exact,15,120,,,,,,,
+openai,gpt-5-pro-2025-10-06,exact,15,120,,,,,,,
+openai,gpt-5-search-api,exact,1.25,10,0.125,,,,,,
+openai,gpt-5-search-api-2025-10-14,exact,1.25,10,0.125,,,,,,
+openai,gpt-5.1,exact,1.25,10,0.125,,,,,,
+openai,gpt-5.1-2025-11-13,exact,1.25,10,0.125,,,,,,
+openai,gpt-5.1-chat-latest,exact,1.25,10,0.125,,,,,,
+openai,gpt-5.1-codex,exact,1.25,10,0.125,,,,,,
+openai,gpt-5.1-codex-max,exact,1.25,10,0.125,,,,,,
+openai,gpt-5.1-codex-mini,exact,0.25,2,0.025,,,,,,
+openai,gpt-5.2,exact,1.75,14,0.175,,,,,,
+openai,gpt-5.2-2025-12-11,exact,1.75,14,0.175,,,,,,
+openai,gpt-5.2-chat-latest,exact,1.75,14,0.175,,,,,,
+openai,gpt-5.2-codex,exact,1.75,14,0.175,,,,,,
+openai,gpt-5.2-pro,exact,21,168,,,,,,,
+openai,gpt-5.2-pro-2025-12-11,exact,21,168,,,,,,,
+openai,gpt-5.3-chat-latest,exact,1.75,14,0.175,,,,,,
+openai,gpt-5.3-codex,exact,1.75,14,0.175,,,,,,
+openai,gpt-5.3-codex-spark,exact,1.75,14,0.175,,,,,,
+openai,gpt-5.4,exact,2.5,15,0.25,,272000,5,22.5,0.5,
+openai,gpt-5.4-2026-03-05,exact,2.5,15,0.25,,272000,5,22.5,0.5,
+openai,gpt-5.4-mini,exact,0.75,4.5,0.075,,,,,,
+openai,gpt-5.4-mini-2026-03-17,exact,0.75,4.5,0.075,,,,,,
+openai,gpt-5.4-nano,exact,0.2,1.25,0.02,,,,,,
+openai,gpt-5.4-nano-2026-03-17,exact,0.2,1.25,0.02,,,,,,
+openai,gpt-5.4-pro,exact,30,180,3,,272000,60,270,6,
+openai,gpt-5.4-pro-2026-03-05,exact,30,180,3,,272000,60,270,6,
+openai,gpt-5.5,exact,5,30,0.5,,272000,10,45,1,
+openai,gpt-5.5-2026-04-23,exact,5,30,0.5,,272000,10,45,1,
+openai,gpt-5.5-pro,exact,30,180,3,,272000,60,270,6,
+openai,gpt-5.5-pro-2026-04-23,exact,30,180,3,,272000,60,270,6,
+openai,gpt-5.6,exact,5,30,0.5,6.25,272000,10,45,1,12.5
+openai,gpt-5.6-luna,exact,1,6,0.1,1.25,272000,2,9,0.2,2.5
+openai,gpt-5.6-sol,exact,5,30,0.5,6.25,272000,10,45,1,12.5
+openai,gpt-5.6-terra,exact,2.5,15,0.25,3.125,272000,5,22.5,0.5,6.25
+openai,gpt-audio,exact,2.5,10,,,,,,,
+openai,gpt-audio-1.5,exact,2.5,10,,,,,,,
+openai,gpt-audio-2025-08-28,exact,2.5,10,,,,,,,
+openai,gpt-audio-mini,exact,0.6,2.4,,,,,,,
+openai,gpt-audio-mini-2025-10-06,exact,0.6,2.4,,,,,,,
+openai,gpt-audio-mini-2025-12-15,exact,0.6,2.4,,,,,,,
+openai,gpt-realtime,exact,4,16,0.4,,,,,,
+openai,gpt-realtime-1.5,exact,4,16,0.4,,,,,,
+openai,gpt-realtime-2,exact,4,16,0.4,,,,,,
+openai,gpt-realtime-2.1,exact,4,24,0.4,,,,,,
+openai,gpt-realtime-2.1-mini,exact,0.6,2.4,0.06,,,,,,
+openai,gpt-realtime-2025-08-28,exact,4,16,0.4,,,,,,
+openai,gpt-realtime-mini,exact,0.6,2.4,,,,,,,
+openai,gpt-realtime-mini-2025-10-06,exact,0.6,2.4,0.06,,,,,,
+openai,gpt-realtime-mini-2025-12-15,exact,0.6,2.4,0.06,,,,,,
+xai,grok-4.20-0309-non-reasoning,exact,1.25,2.5,0.2,,,,,,
+xai,grok-4.20-0309-reasoning,exact,1.25,2.5,0.2,,,,,,
+xai,grok-4.20-multi-agent-0309,exact,1.25,2.5,0.2,,,,,,
+xai,grok-4.3,exact,1.25,2.5,0.2,,,,,,
+xai,grok-4.5,exact,2,6,0.5,,,,,,
+xai,grok-build-0.1,exact,1,2,0.2,,,,,,
+moonshot,kimi-k2.5,exact,0.6,2.25,0.1,0.6,,,,,
+moonshot,kimi-k2.6,exact,0.954,3.961,0.161,0.954,,,,,
+minimax,minimax-m2.7,exact,0.3,1.2,0.06,0.375,,,,,
+openai,o1-2024-12-17,exact,15,60,7.5,,,,,,
+openai,o1-pro,exact,150,600,,,,,,,
+openai,o1-pro-2025-03-19,exact,150,600,,,,,,,
+openai,o3,exact,2,8,0.5,,,,,,
+openai,o3-2025-04-16,exact,2,8,0.5,,,,,,
+openai,o3-deep-research,exact,10,40,2.5,,,,,,
+openai,o3-deep-research-2025-06-26,exact,10,40,2.5,,,,,,
+openai,o3-mini,exact,1.1,4.4,0.55,,,,,,
+openai,o3-mini-2025-01-31,exact,1.1,4.4,0.55,,,,,,
+openai,o3-pro,exact,20,80,,,,,,,
+openai,o3-pro-2025-06-10,exact,20,80,,,,,,,
+openai,o4-mini,exact,1.1,4.4,0.275,,,,,,
+openai,o4-mini-2025-04-16,exact,1.1,4.4,0.275,,,,,,
+openai,o4-mini-deep-research,exact,2,8,0.5,,,,,,
+openai,o4-mini-deep-research-2025-06-26,exact,2,8,0.5,,,,,,
+$csv$, E'\n') AS line
+      WHERE line <> '' AND line NOT LIKE '#%' AND line NOT LIKE 'provider,%') AS rows;
