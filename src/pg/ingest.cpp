@@ -103,6 +103,7 @@ struct StatementBuffer {
     int64 sorted_rows = 0;
     int64 payload_rows = 0;             // payloads seen by the statement so far
     size_t payload_bytes = 0;           // bytes of payload seen by the statement so far
+    int64 spans = 0;                    // spans buffered by the statement so far
     uint64_t stored_count = 0;          // spans stored by this backend, ever
 
     // Kept for the life of the backend.
@@ -126,8 +127,6 @@ void discard_pending(bool end_sort) {
     buf.sorted_rows = 0;
     buf.pending = 0;
     buf.force_direct = false;
-    buf.payload_rows = 0;
-    buf.payload_bytes = 0;
     if (buf.batch_cxt) MemoryContextReset(buf.batch_cxt);
 }
 
@@ -138,6 +137,9 @@ void on_xact(XactEvent event, void*) {
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
         discard_pending(false);
+        buf.payload_rows = 0;
+        buf.payload_bytes = 0;
+        buf.spans = 0;
         break;
     case XACT_EVENT_PRE_COMMIT:
     case XACT_EVENT_PARALLEL_PRE_COMMIT:
@@ -492,6 +494,7 @@ void buffer_span(const core::Span& s, int64 row_no) {
     }
     if (!rows_pending()) buf.buffer_level = level;
     ++buf.pending;
+    ++buf.spans;
     if (buf.pending == kBatch) pg_guard([] { spill_to_sort(); });
 }
 
@@ -645,12 +648,15 @@ void ensure_ready() {
         throw core::InputError("22021", "llmtrace: the database encoding must be UTF8");
 }
 
-// Gives memory back after a statement that used a lot of it.
-void release_statement_memory() {
-    constexpr size_t kLarge = 8 * 1024 * 1024;
-    const bool large = buf.payload_bytes > kLarge;
+// Ends the statement's accounting and gives memory back after a statement that
+// used a lot of it (large payloads, or many spans: jsonb of big attributes).
+void end_statement() {
+    constexpr size_t kLargeBytes = 8 * 1024 * 1024;
+    constexpr int64 kManySpans = 4096;
+    const bool large = buf.payload_bytes > kLargeBytes || buf.spans > kManySpans;
     buf.payload_bytes = 0;
     buf.payload_rows = 0;
+    buf.spans = 0;
     if (!large) return;
     if (normalizer) normalizer->release_memory();
 #ifdef __GLIBC__
@@ -706,13 +712,13 @@ uint64_t flush_spans() {
     // statement: writing them here, inside a subtransaction, would let its
     // rollback take them along. Their own statement trigger writes them.
     if (!rows_pending()) {
-        release_statement_memory();
+        end_statement();
         return 0;
     }
     if (buf.buffer_level != GetCurrentTransactionNestLevel()) return 0;
     uint64_t stored = buf.sort ? write_sorted() : write_buffer_sorted();
     discard_pending(true);
-    release_statement_memory();
+    end_statement();
     return stored;
 }
 
