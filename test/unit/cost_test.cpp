@@ -580,5 +580,47 @@ TEST(PriceLookup, ExactAndPrefixRowsOfTheSameModelStayApart) {
     }
 }
 
+// Token counts above 10^15 are refused (cost() used to wrap around on int64
+// overflow: 0 + 0 + 9e18 cached + 9e18 writes).
+TEST(ComputeCost, RejectsCountsAboveTheLimit) {
+    PriceRow p = row("", "m", false, "1");
+    for (auto [in, out, cached, write] : std::vector<std::array<int64_t, 4>>{
+             {0, 0, 9000000000000000000LL, 9000000000000000000LL},
+             {1000000000000001LL, 0, 0, 0},
+             {0, 1000000000000001LL, 0, 0},
+             {INT64_MAX, 0, INT64_MAX, 0}}) {
+        try {
+            core::compute_cost(p, in, out, cached, write);
+            ADD_FAILURE() << "no error for " << in << "," << out << "," << cached << "," << write;
+        } catch (const core::InputError& e) {
+            EXPECT_STREQ(e.sqlstate(), "22003");
+        }
+    }
+}
+
+// A row the engine cannot use prices nothing: its spans say why, others are priced.
+TEST_F(PriceSpanTest, UnusableRowAffectsOnlyItsModel) {
+    PriceRow bad = row("", "broken", false, "1");
+    bad.usable = false;
+    prices.add(bad);
+    const std::string base = R"("trace_id":"t","span_id":"s","start_time":1714564800,)";
+    core::Span s = priced("{" + base + R"("model":"broken","usage":{"prompt_tokens":10,"completion_tokens":1}})");
+    EXPECT_EQ(s.cost_status, CostStatus::InvalidPrice);
+    EXPECT_EQ(s.cost_text, "");
+    core::Span g = priced("{" + base + R"("model":"gpt-4o","provider":"openai","usage":{"prompt_tokens":1000,"completion_tokens":0}})");
+    EXPECT_EQ(g.cost_status, CostStatus::Priced);
+    EXPECT_EQ(g.cost_text, "0.0025");
+}
+
+// Distinct very long model names do not accumulate in the lookup memo.
+TEST(PriceLookup, LongModelNamesAreNotKept) {
+    core::PriceTable t;
+    t.add(row("", "gpt-4", true, "30"));
+    for (int i = 0; i < 200; ++i) {
+        std::string name = "gpt-4-" + std::to_string(i) + std::string(200000, 'x');
+        EXPECT_EQ(input_of(find(t, "", name.c_str())), price("30"));
+    }
+}
+
 }  // namespace
 }  // namespace llmtrace::test
