@@ -3,7 +3,9 @@
 #   1. unit tests of the pure C++ core (GoogleTest, ctest)
 #   2. the regression suite (pg_regress: sql/ + expected/)
 #   3. concurrency tests with several real sessions (isolation tester: specs/)
-#   4. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
+#   4. the pg_dump / pg_restore round trip (test/dump_restore.sh)
+#   5. multi-session tests with real concurrent psql sessions (test/sessions/run.sh)
+#   6. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
 # It installs what it needs (Debian packages, as root), builds and installs the
 # extension, starts a throwaway PostgreSQL cluster and stops it at the end.
 # The last line is "N passed, N failed".
@@ -68,6 +70,15 @@ if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
     record "regression + isolation" "$ok" "$bad"
     log "pg_dump / pg_restore round trip"
     if bash test/dump_restore.sh; then record "dump/restore" 1 0; else record "dump/restore" 0 1; fi
+    log "multi-session tests (test/sessions)"
+    PGDATA="$work/pg/data" bash test/sessions/run.sh 2>&1 | tee "$work/sessions.log"
+    # run.sh ends with "N passed, N failed"; without that line it did not finish.
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/sessions.log" | tail -1)
+    if [ -n "$line" ]; then
+        record "sessions" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
+    else
+        record "sessions" 0 1
+    fi
 else
     cat "$work/pg/server.log" 2>/dev/null | tail -20
     record "regression + isolation" 0 1
