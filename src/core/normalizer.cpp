@@ -378,8 +378,13 @@ void Normalizer::normalize(std::string_view payload, SpanSink& out) {
     }
     may_contain_nul_ = contains_nul_escape(payload);
 
+    // simdjson parses a document in one go (about 10 ms per MB at worst, most
+    // of it first touching fresh memory); llmtrace.max_payload_bytes bounds
+    // it. A cancel that arrived meanwhile is honoured right after.
+    if (payload.size() > 1024 * 1024) check_interrupts();
     simdjson::dom::element root;
     auto code = parser_.parse(payload.data(), payload.size(), true).get(root);
+    if (payload.size() > 1024 * 1024) check_interrupts();
     if (code) {
         fail_payload(sqlstate_for(code), describe_parse_error(payload, code, opts_.interrupt_check), out);
         return;
@@ -387,7 +392,7 @@ void Normalizer::normalize(std::string_view payload, SpanSink& out) {
     if (root.type() == simdjson::dom::element_type::ARRAY) {
         size_t i = 0;
         for (auto item : simdjson::dom::array(root)) {
-            tick();
+            tick(16);
             std::string loc = "[" + std::to_string(i++) + "]";
             if (item.type() == simdjson::dom::element_type::ARRAY) {
                 report_failure(out, InputError(sqlstate::kInvalidParameter,

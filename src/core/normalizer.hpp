@@ -115,12 +115,20 @@ public:
     // Gives back memory kept from a large payload (parser buffers, arena).
     void release_memory();
 
-    // Counts work; every 4096 calls runs Options::interrupt_check.
-    void tick() {
-        if (++ticks_ >= 4096) {
+    // Counts work (one unit: a value or attribute; a whole span weighs 16);
+    // every 4096 units runs Options::interrupt_check, so a cancel is seen
+    // within a few milliseconds of work.
+    void tick(unsigned weight = 1) {
+        ticks_ += weight;
+        if (ticks_ >= 4096) {
             ticks_ = 0;
             if (opts_.interrupt_check) opts_.interrupt_check();
         }
+    }
+    // Runs Options::interrupt_check now (between the phases of a large payload).
+    void check_interrupts() {
+        ticks_ = 0;
+        if (opts_.interrupt_check) opts_.interrupt_check();
     }
     // A tape that lives until the next payload (resource and scope attributes
     // that many spans refer to).

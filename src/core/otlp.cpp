@@ -767,7 +767,7 @@ void read_otlp(Normalizer& n, object root, const std::string& loc, SpanSink& out
             }
             size_t pi = 0;
             for (auto sp : spans) {
-                n.tick();
+                n.tick(16);
                 std::string ploc = sloc + ".spans[" + std::to_string(pi++) + "]";
                 Span s;
                 s.attributes.begin_object();

@@ -7,7 +7,7 @@ namespace llmtrace::pg {
 
 int on_error = kOnErrorQuarantine;
 int store_content = kStoreFull;
-int max_payload_bytes = 64 * 1024 * 1024;
+int max_payload_bytes = 8 * 1024 * 1024;
 int quarantine_max_bytes = 64 * 1024;
 
 namespace {
@@ -45,8 +45,9 @@ void define_settings() {
         "llmtrace.max_payload_bytes",
         "Largest payload accepted; a larger one is bad input (SQLSTATE 54000).",
         "Bounds the memory and time one payload can take: peak backend memory stays "
-        "within a small multiple of this size.",
-        &max_payload_bytes, 64 * 1024 * 1024, 1024, MaxAllocSize, PGC_SUSET, GUC_UNIT_BYTE,
+        "within a small multiple of this size, and parsing one document (the one step "
+        "that cannot see a query cancel) within about 8 ms per MB.",
+        &max_payload_bytes, 8 * 1024 * 1024, 1024, MaxAllocSize, PGC_SUSET, GUC_UNIT_BYTE,
         nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
         "llmtrace.quarantine_max_bytes",

@@ -280,13 +280,16 @@ make_payloads() {
     [ -n "$payloads_ready" ] && return "$payloads_ready"
     local p=$work/payloads
     mkdir -p "$p" && chmod 755 "$p"
-    # (a) a JSON array of 300,000 small native spans
-    awk 'BEGIN { printf "["; for (i = 1; i <= 300000; i++)
+    # Payloads are just under llmtrace.max_payload_bytes (default 8MB): the
+    # largest a writer can send. (The parse of one document is the one step
+    # that cannot see a cancel; the limit bounds it.)
+    # (a) a JSON array of 48,000 small native spans
+    awk 'BEGIN { printf "["; for (i = 1; i <= 48000; i++)
         printf "%s{\"trace_id\":\"arr%d\",\"span_id\":\"s%d\",\"start_time\":\"2025-01-02T00:00:00Z\",\"name\":\"x\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5}}", (i > 1 ? "," : ""), int(i / 10), i
         print "]" }' >"$p/array.json"
-    # (b) one native span whose metadata object has 1,000,000 keys
+    # (b) one native span whose metadata object has 430,000 keys
     awk 'BEGIN { printf "{\"trace_id\":\"meta\",\"span_id\":\"m1\",\"start_time\":\"2025-01-02T00:00:00Z\",\"metadata\":{"
-        for (i = 1; i <= 1000000; i++) printf "%s\"k%d\":%d", (i > 1 ? "," : ""), i, i
+        for (i = 1; i <= 430000; i++) printf "%s\"k%d\":%d", (i > 1 ? "," : ""), i, i
         print "}}" }' >"$p/metadata.json"
     # (c) OTLP: 5,000 resource attributes, 5,000 spans
     awk 'BEGIN { printf "{\"resourceSpans\":[{\"resource\":{\"attributes\":["
@@ -294,14 +297,20 @@ make_payloads() {
         printf "]},\"scopeSpans\":[{\"scope\":{\"name\":\"sessions\"},\"spans\":["
         for (i = 1; i <= 5000; i++) printf "%s{\"traceId\":\"%032x\",\"spanId\":\"%016x\",\"name\":\"chat\",\"startTimeUnixNano\":\"1735776000000000000\",\"endTimeUnixNano\":\"1735776001000000000\",\"attributes\":[{\"key\":\"gen_ai.request.model\",\"value\":{\"stringValue\":\"gpt-4o\"}},{\"key\":\"gen_ai.usage.input_tokens\",\"value\":{\"intValue\":\"10\"}}]}", (i > 1 ? "," : ""), 1 + int(i / 100), i
         print "]}]}]}" }' >"$p/otlp.json"
-    # (d) 40 MB of invalid JSON: a valid prefix (an array of spans), truncated
+    # (d) 7.5 MB of invalid JSON: a valid prefix (an array of spans), truncated
     awk 'BEGIN { printf "["; for (i = 1; i <= 300000; i++)
         printf "%s{\"trace_id\":\"inv%d\",\"span_id\":\"s%d\",\"start_time\":\"2025-01-02T00:00:00Z\",\"name\":\"x\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5}}", (i > 1 ? "," : ""), int(i / 10), i }' |
-        head -c 40000000 >"$p/invalid.json"
+        head -c 7500000 >"$p/invalid.json"
+    # (e) the densest document: 7.5 MB of [0,0,0,...] (the most parser work per byte)
+    awk 'BEGIN { printf "["; for (i = 1; i < 3750000; i++) printf "0,"; print "0]" }' >"$p/zeros.json"
+    # (f) 40 MB: above the limit, refused before it is parsed
+    awk 'BEGIN { printf "["; for (i = 1; i <= 260000; i++)
+        printf "%s{\"trace_id\":\"big%d\",\"span_id\":\"s%d\",\"start_time\":\"2025-01-02T00:00:00Z\",\"name\":\"x\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5}}", (i > 1 ? "," : ""), int(i / 10), i
+        print "]" }' >"$p/toolarge.json"
     chmod 644 "$p"/*.json
     # The server must be able to read them (and their pages are then cached).
     local f sizes
-    for f in array metadata otlp invalid; do
+    for f in array metadata otlp invalid zeros toolarge; do
         if ! sizes=$(sql -c "SELECT octet_length(pg_read_file('$p/$f.json'))" 2>&1) ||
             [ "$sizes" != "$(stat -c %s "$p/$f.json")" ]; then
             payload_error="the server cannot read $p/$f.json (is the cluster on this machine?): $(head -c 200 <<<"$sizes")"
@@ -344,7 +353,7 @@ check_cancel_is_fast() {
     reset_tables || { fail $name "cannot empty the tables"; return; }
     local start0
     start0=$(sql -c "SELECT pg_postmaster_start_time()")
-    for f in array metadata otlp invalid; do
+    for f in array metadata otlp invalid zeros toolarge; do
         overs=()
         for t in $(seq 1 $TRIES); do
             cancel_try "$work/payloads/$f.json"

@@ -6,9 +6,5 @@
 BEGIN;
 SELECT llmtrace.ingest_json('{"trace_id":"warm-up","span_id":"warm-up","start_time":"2025-01-01T00:00:00Z","model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":1}}') IS NULL AS warm_up \gset
 ROLLBACK;
--- A payload size limit (if this build has one) must not stop the large payloads.
-SELECT current_setting('llmtrace.max_payload_bytes', true) IS NOT NULL AS has_max_payload_bytes \gset
-\if :has_max_payload_bytes
-SET llmtrace.max_payload_bytes = '256MB';
-\endif
+-- llmtrace.max_payload_bytes keeps its default: the payloads are sized to it.
 SET llmtrace.on_error = 'quarantine';
