@@ -4,8 +4,9 @@
 #   2. the regression suite (pg_regress: sql/ + expected/)
 #   3. concurrency tests with several real sessions (isolation tester: specs/)
 #   4. the pg_dump / pg_restore round trip (test/dump_restore.sh)
-#   5. multi-session tests with real concurrent psql sessions (test/sessions/run.sh)
-#   6. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
+#   5. the upgrade path from every released version (test/upgrade.sh)
+#   6. multi-session tests with real concurrent psql sessions (test/sessions/run.sh)
+#   7. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
 # It installs what it needs (Debian packages, as root), builds and installs the
 # extension, starts a throwaway PostgreSQL cluster and stops it at the end.
 # The last line is "N passed, N failed".
@@ -70,6 +71,10 @@ if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
     record "regression + isolation" "$ok" "$bad"
     log "pg_dump / pg_restore round trip"
     if bash test/dump_restore.sh; then record "dump/restore" 1 0; else record "dump/restore" 0 1; fi
+    log "upgrade from every released version (test/upgrade.sh)"
+    bash test/upgrade.sh 2>&1 | tee "$work/upgrade.log"
+    record "upgrade" "$(grep -c '^ok - ' "$work/upgrade.log")" "$(grep -c '^FAILED - ' "$work/upgrade.log")"
+    grep -qE '^(ok|FAILED) - ' "$work/upgrade.log" || record "upgrade (did not run)" 0 1
     log "multi-session tests (test/sessions)"
     PGDATA="$work/pg/data" bash test/sessions/run.sh 2>&1 | tee "$work/sessions.log"
     # run.sh ends with "N passed, N failed"; without that line it did not finish.

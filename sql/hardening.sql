@@ -119,6 +119,11 @@ ALTER TABLE llmtrace.model_prices ADD CONSTRAINT model_prices_price_check CHECK 
         AND llmtrace.valid_price(tier_output_usd_per_mtok)
         AND llmtrace.valid_price(tier_cached_input_usd_per_mtok)
         AND llmtrace.valid_price(tier_cache_write_usd_per_mtok));
+-- Once the price is fixed, reprice() prices those spans.
+INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('x', 'broken-model', 1, 2);
+SELECT llmtrace.reprice('2024-12-31', '2025-01-02') AS repriced;
+SELECT span_id, cost_usd, cost_status FROM llmtrace.spans WHERE trace_id = 'price-row' ORDER BY span_id;
 
 -- ---------------------------------------------------------------------------
 -- 5. Quarantine without bounds: five 40 MB payloads grew it by 207 MB. Only a

@@ -156,6 +156,41 @@ BEGIN
 END
 $$;
 
+-- reprice() also recomputes spans priced by a row the engine could not use.
+CREATE OR REPLACE FUNCTION llmtrace.reprice(from_time timestamptz, to_time timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF from_time IS NULL OR to_time IS NULL OR to_time < from_time THEN
+        RAISE EXCEPTION 'reprice: invalid time range % .. %', from_time, to_time
+            USING ERRCODE = '22023';
+    END IF;
+    UPDATE llmtrace.spans s
+    SET cost_usd = c.cost,
+        cost_status = CASE WHEN c.cost IS NULL THEN 'unpriced' ELSE 'priced' END
+    FROM (SELECT trace_id, span_id, start_time,
+                 CASE WHEN model IS NOT NULL
+                      AND num_nonnulls(input_tokens, output_tokens, cached_input_tokens,
+                                       cache_write_tokens) > 0
+                      THEN llmtrace.cost(provider, model, input_tokens, output_tokens,
+                                         cached_input_tokens, cache_write_tokens, start_time)
+                 END AS cost
+          FROM llmtrace.spans
+          WHERE start_time >= from_time AND start_time < to_time
+            AND cost_status IN ('priced', 'unpriced', 'invalid_price')) c
+    WHERE s.start_time >= from_time AND s.start_time < to_time
+      AND s.trace_id = c.trace_id AND s.span_id = c.span_id AND s.start_time = c.start_time
+      AND (s.cost_usd IS DISTINCT FROM c.cost OR s.cost_status = 'invalid_price');
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
 -- The version of the price table (see src/pg/price_cache.cpp).
 CREATE TABLE llmtrace.prices_version (
     version bigint NOT NULL

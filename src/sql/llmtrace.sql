@@ -584,10 +584,10 @@ BEGIN
                  END AS cost
           FROM llmtrace.spans
           WHERE start_time >= from_time AND start_time < to_time
-            AND cost_status IN ('priced', 'unpriced')) c
+            AND cost_status IN ('priced', 'unpriced', 'invalid_price')) c
     WHERE s.start_time >= from_time AND s.start_time < to_time
       AND s.trace_id = c.trace_id AND s.span_id = c.span_id AND s.start_time = c.start_time
-      AND s.cost_usd IS DISTINCT FROM c.cost;
+      AND (s.cost_usd IS DISTINCT FROM c.cost OR s.cost_status = 'invalid_price');
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
