@@ -193,7 +193,9 @@ INSERT INTO llmtrace.ingest (payload) VALUES (NULL);
 RESET llmtrace.on_error;
 TRUNCATE llmtrace.ingest_errors;
 
--- A large payload: a ~50 MB OTLP batch of 10000 spans, built with SQL.
+-- A large payload: a ~50 MB OTLP batch of 10000 spans, built with SQL, under a
+-- raised llmtrace.max_payload_bytes (the default, 8MB, refuses it: see hardening).
+SET llmtrace.max_payload_bytes = '64MB';
 CREATE TEMP TABLE big AS
 SELECT '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"big"}}]},"scopeSpans":[{"spans":[' ||
        string_agg(format('{"traceId":"%s","spanId":"%s","name":"big span %s","kind":3,"startTimeUnixNano":"%s","endTimeUnixNano":"%s","attributes":[{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o-mini"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"%s"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"7"}},{"key":"pad","value":{"stringValue":"%s"}}]}',
@@ -213,6 +215,7 @@ FROM llmtrace.spans WHERE service = 'big';
 -- Re-sent: nothing new.
 SELECT llmtrace.ingest_json(payload) AS resent FROM big;
 SELECT count(*) AS quarantined FROM llmtrace.ingest_errors;
+RESET llmtrace.max_payload_bytes;
 
 -- ===========================================================================
 -- on_error = 'error'
