@@ -288,12 +288,20 @@ const PriceRow* PriceTable::lookup(std::string_view provider, std::string_view m
 
 void price_span(Span& span, PriceTable& prices) {
     span.cost_text.clear();
+    if (span.aggregate_usage) {
+        span.cost_status = CostStatus::Aggregate;
+        return;
+    }
     if (span.reported_cost) {
         span.cost_status = CostStatus::Reported;
         span.cost_text = double_to_text(*span.reported_cost);
         return;
     }
     const Tokens& t = span.tokens;
+    if (span.usage_unreconciled) {
+        span.cost_status = CostStatus::Unreconciled;
+        return;
+    }
     if (!t.any()) {
         span.cost_status = CostStatus::NoUsage;
         return;

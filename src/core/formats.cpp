@@ -169,11 +169,12 @@ void read_native(Normalizer& n, object o, Span& s) {
     s.session_id = text_field(n, o, "session_id");
     s.provider = normalized_provider(n, text_field(n, o, "provider"));
     s.model = text_field(n, o, "model");
-    if (auto u = get(o, "usage")) read_usage_object(object_of(*u, "usage"), s.provider, s.tokens);
+    const char* rule = nullptr;
+    if (auto u = get(o, "usage")) rule = read_usage_object(object_of(*u, "usage"), s);
     if (auto c = get(o, "cost_usd")) s.reported_cost = amount_of(*c, "cost_usd");
     if (auto v = get(o, "input")) set_content(n, s.input, *v, "input");
     if (auto v = get(o, "output")) set_content(n, s.output, *v, "output");
-    finish_tokens(s.tokens);
+    finish_tokens(s, rule);
     // `usage` is kept whole in attributes: only some of its fields map to columns.
     copy_unmapped(n, s, o,
                   {"trace_id", "span_id", "parent_span_id", "name", "kind", "operation",
@@ -253,7 +254,7 @@ void read_braintrust(Normalizer& n, object o, Span& s) {
     if (auto e = get(o, "error"); e && read_error(n, s, *e)) s.status = SpanStatus::Error;
     if (auto v = get(o, "input")) set_content(n, s.input, *v, "input");
     if (auto v = get(o, "output")) set_content(n, s.output, *v, "output");
-    finish_tokens(s.tokens);
+    finish_tokens(s);
     if (keep_parents) {
         s.attributes.key("span_parents");
         tape_element(n, s.attributes, *get(o, "span_parents"), "span_parents");
@@ -272,20 +273,61 @@ void read_braintrust(Normalizer& n, object o, Span& s) {
 }
 
 // ---------------------------------------------------------------------------
-// Vercel drain record. metadata.tokens.input includes cached input tokens
-// (AI Gateway semantics); timestamp is when the request started.
+// Vercel records, two shapes (README "Formats"):
+//  - the Log Drain record: id, message, timestamp, type/source, projectId,
+//    deploymentId, requestId, traceId, statusCode, level, path, host,
+//    proxy {method, path, statusCode, region, userAgent, ...};
+//  - the webhook record of trace-processor integrations: id, timestamp,
+//    duration (ms), status (a word or an HTTP code), url, method,
+//    metadata {model, provider, tokens (a number: the total, or an object)}.
+// metadata.tokens.input includes cached input tokens (AI Gateway semantics);
+// timestamp is when the request started.
 // ---------------------------------------------------------------------------
+namespace {
+
+// An HTTP status code as a number or a digit string; nullopt otherwise.
+std::optional<int64_t> http_code(element v) {
+    if (v.type() == simdjson::dom::element_type::INT64) return int64_t(v);
+    if (v.type() == simdjson::dom::element_type::UINT64) return std::nullopt;
+    if (v.type() == simdjson::dom::element_type::STRING) {
+        std::string_view sv(v);
+        if (sv.empty() || sv.size() > 3 ||
+            !std::all_of(sv.begin(), sv.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return std::nullopt;
+        return std::stoi(std::string(sv));
+    }
+    return std::nullopt;
+}
+
+// The path of a URL or path, without scheme, host, query and fragment.
+std::string_view url_path(std::string_view url) {
+    std::string_view path = url;
+    size_t scheme = path.find("://");
+    if (scheme != std::string_view::npos) {
+        size_t slash = path.find('/', scheme + 3);
+        path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
+    }
+    size_t q = path.find_first_of("?#");
+    if (q != std::string_view::npos) path = path.substr(0, q);
+    return path;
+}
+
+}  // namespace
+
 void read_vercel(Normalizer& n, object o, Span& s) {
     s.span_id = required_id(n, o, "id");
     s.trace_id = nonempty(first_text(n, o, {"traceId", "trace_id", "requestId", "request_id"}));
     std::optional<object> md;
     if (auto m = get(o, "metadata")) md = object_of(*m, "metadata");
+    std::optional<object> proxy;
+    if (auto p = get(o, "proxy")) proxy = object_of(*p, "proxy");
     if (!present(s.trace_id) && md)
         s.trace_id = nonempty(first_text(n, *md, {"traceId", "trace_id", "requestId"}));
     if (!present(s.trace_id)) s.trace_id = s.span_id;
     s.trace_id = checked_id(s.trace_id, "traceId");
+    // A log line of a traced request names its span (spanId): the log is its child.
     s.parent_span_id = checked_id(
-        nonempty(first_text(n, o, {"parentId", "parent_span_id", "parentSpanId"})), "parentId");
+        nonempty(first_text(n, o, {"parentId", "parent_span_id", "parentSpanId", "spanId"})), "parentId");
 
     std::optional<int64_t> start;
     std::optional<double> dur;
@@ -293,41 +335,55 @@ void read_vercel(Normalizer& n, object o, Span& s) {
     if (auto v = get(o, "duration")) dur = amount_of(*v, "duration");
     finish_times(s, start, std::nullopt, dur);
 
+    // Status: an HTTP code (statusCode, proxy.statusCode, or status as a code)
+    // of 400 or more, a level of error or fatal, or a status word.
+    std::optional<int64_t> code;
+    if (auto v = get(o, "statusCode")) code = http_code(*v);
+    if (!code && proxy)
+        if (auto v = get(*proxy, "statusCode")) code = http_code(*v);
     if (auto st = get(o, "status")) {
-        if (st->type() == simdjson::dom::element_type::STRING) {
-            std::string_view sv(*st);
-            bool digits = !sv.empty() && std::all_of(sv.begin(), sv.end(), [](char c) {
-                return c >= '0' && c <= '9';
-            });
-            if (digits) {
-                int code = std::stoi(std::string(sv.substr(0, 4)));
-                s.status = code >= 400 ? SpanStatus::Error : SpanStatus::Ok;
-                if (code >= 400) s.error_message = n.arena().copy("HTTP " + std::string(sv));
-            } else {
-                s.status = status_from_text(text_of(n, *st, "status"));
-            }
+        if (auto c = http_code(*st))
+            code = c;
+        else if (st->type() == simdjson::dom::element_type::STRING)
+            s.status = status_from_text(text_of(n, *st, "status"));
+        else
+            fail(sqlstate::kInvalidParameter, "status must be a word or an HTTP status code");
+    }
+    if (code) {
+        if (*code == -1) {  // Log Drains: the function crashed
+            s.status = SpanStatus::Error;
+            s.error_message = "the function crashed (statusCode -1)";
+        } else if (*code < 100 || *code > 599) {
+            fail(sqlstate::kInvalidParameter, "status code " + std::to_string(*code) + " is not an HTTP status");
         } else {
-            int64_t code = token_count(*st, "status");
-            s.status = code >= 400 ? SpanStatus::Error : SpanStatus::Ok;
-            if (code >= 400) s.error_message = n.arena().copy("HTTP " + std::to_string(code));
+            s.status = *code >= 400 ? SpanStatus::Error : SpanStatus::Ok;
+            if (*code >= 400) s.error_message = n.arena().copy("HTTP " + std::to_string(*code));
+        }
+    }
+    if (Str level = text_field(n, o, "level"); present(level)) {
+        std::string lv(level);
+        for (char& c : lv) c = char(std::tolower(static_cast<unsigned char>(c)));
+        if (lv == "error" || lv == "fatal") {
+            s.status = SpanStatus::Error;
+            if (Str msg = text_field(n, o, "message"); present(msg) && !msg.empty())
+                s.error_message = msg.substr(0, 1000);
         }
     }
     if (auto e = get(o, "error"); e && read_error(n, s, *e)) s.status = SpanStatus::Error;
 
-    bool keep_url = false;
+    // Endpoint: url's path, else path, else proxy.path (without the query string).
+    bool keep_url = false, keep_path = false;
     if (Str url = text_field(n, o, "url"); present(url)) {
-        std::string_view path = url;
-        size_t scheme = path.find("://");
-        if (scheme != std::string_view::npos) {
-            size_t slash = path.find('/', scheme + 3);
-            path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
-        }
-        size_t q = path.find_first_of("?#");
-        if (q != std::string_view::npos) path = path.substr(0, q);
-        s.endpoint = path;
-        keep_url = path.size() != url.size();
+        s.endpoint = url_path(url);
+        keep_url = s.endpoint.size() != url.size();
+    } else if (Str path = text_field(n, o, "path"); present(path)) {
+        s.endpoint = url_path(path);
+        keep_path = s.endpoint.size() != path.size();
+    } else if (proxy) {
+        if (Str pp = text_field(n, *proxy, "path"); present(pp)) s.endpoint = url_path(pp);
     }
     Str method = text_field(n, o, "method");
+    if (!present(method) && proxy) method = text_field(n, *proxy, "method");
     s.project = first_text(n, o, {"projectId", "project"});
     s.environment = first_text(n, o, {"environment", "target"});
     s.service = first_text(n, o, {"service", "projectName"});
@@ -336,7 +392,12 @@ void read_vercel(Normalizer& n, object o, Span& s) {
         object mo = *md;
         s.model = text_field(n, mo, "model");
         s.provider = normalized_provider(n, text_field(n, mo, "provider"));
-        if (auto t = get(mo, "tokens")) read_flat_tokens(object_of(*t, "metadata.tokens"), s.tokens, "metadata.tokens.");
+        if (auto t = get(mo, "tokens")) {
+            if (t->type() == simdjson::dom::element_type::OBJECT)
+                read_flat_tokens(object(*t), s.tokens, "metadata.tokens.");
+            else  // a number: the total (webhook records)
+                s.tokens.total = token_count(*t, "metadata.tokens");
+        }
         if (auto c = first_of(mo, {"cost_usd", "cost"})) s.reported_cost = amount_of(*c, "metadata.cost");
         s.user_id = first_text(n, mo, {"user_id", "userId"});
         s.session_id = first_text(n, mo, {"session_id", "sessionId"});
@@ -364,15 +425,21 @@ void read_vercel(Normalizer& n, object o, Span& s) {
         s.name = n.arena().copy(nm);
     }
     if (!present(s.operation) && present(s.model)) s.operation = "chat";
-    finish_tokens(s.tokens);
+    finish_tokens(s);
     if (keep_url) {
         s.attributes.key("url");
         tape_element(n, s.attributes, *get(o, "url"), "url");
     }
+    if (keep_path) {
+        s.attributes.key("path");
+        tape_element(n, s.attributes, *get(o, "path"), "path");
+    }
+    // Everything else (message, type, source, deploymentId, host, proxy, level,
+    // statusCode, method, ...) is kept as sent.
     copy_unmapped(n, s, o,
                   {"id", "traceId", "trace_id", "requestId", "request_id", "parentId",
-                   "parent_span_id", "parentSpanId", "timestamp", "duration", "status", "error",
-                   "url", "projectId", "project", "environment", "target", "service",
+                   "parent_span_id", "parentSpanId", "spanId", "timestamp", "duration", "status", "error",
+                   "url", "path", "projectId", "project", "environment", "target", "service",
                    "projectName", "metadata"});
 }
 

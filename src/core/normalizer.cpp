@@ -39,6 +39,8 @@ const char* to_string(CostStatus s) {
     case CostStatus::Unpriced: return "unpriced";
     case CostStatus::NoUsage: return "no_usage";
     case CostStatus::InvalidPrice: return "invalid_price";
+    case CostStatus::Aggregate: return "aggregate";
+    case CostStatus::Unreconciled: return "unreconciled";
     }
     return "no_usage";
 }
@@ -885,20 +887,89 @@ Str operation_from_kind(std::string_view kind) {
     return Str();
 }
 
-void finish_tokens(Tokens& t) {
-    if (!t.input && (t.cached_input || t.cache_write))
-        fail(sqlstate::kInvalidParameter,
-             "cached or cache-write input tokens are given without the input tokens they are part of");
-    if (t.input && *t.input < t.cached_input.value_or(0) + t.cache_write.value_or(0))
-        fail(sqlstate::kInvalidParameter,
-             "cached and cache-write input tokens (" +
-                 std::to_string(t.cached_input.value_or(0) + t.cache_write.value_or(0)) +
-                 ") exceed the input tokens (" + std::to_string(*t.input) + ")");
-    if (t.output && t.reasoning && *t.reasoning > *t.output)
-        fail(sqlstate::kInvalidParameter,
-             "reasoning tokens (" + std::to_string(*t.reasoning) + ") exceed the output tokens (" +
-                 std::to_string(*t.output) + ")");
+namespace {
+
+int64_t sum(std::initializer_list<std::optional<int64_t>> xs) {
+    int64_t v = 0;
+    for (const auto& x : xs) v += x.value_or(0);
+    return v;
+}
+
+}  // namespace
+
+void record_raw_usage(Span& s, const Tokens& t) {
+    JsonTape& a = s.attributes;
+    a.key("llmtrace.raw_usage");
+    a.begin_object();
+    const std::pair<const char*, std::optional<int64_t>> parts[] = {
+        {"input", t.input}, {"output", t.output}, {"cached_input", t.cached_input},
+        {"cache_write", t.cache_write}, {"reasoning", t.reasoning}, {"total", t.total}};
+    for (const auto& p : parts)
+        if (p.second) {
+            a.key(p.first);
+            a.int64(*p.second);
+        }
+    a.end_object();
+}
+
+void finish_tokens(Span& s, const char* rule) {
+    Tokens& t = s.tokens;
+    if (s.aggregate_usage) {
+        // The numbers are the descendants' (kept in attributes by the reader).
+        t = Tokens();
+        return;
+    }
+    if (s.usage_unreconciled) {  // a usage object no rule recognizes
+        t = Tokens();
+        if (rule) {
+            s.attributes.key("llmtrace.token_rule");
+            s.attributes.string(rule);
+        }
+        return;
+    }
+    if (!t.any()) return;
+    const Tokens sent = t;
+    // Counts sent under inclusive names can be exclusive (Bedrock's inputTokens
+    // under gen_ai.usage.input_tokens, Gemini's completion_tokens without the
+    // reasoning behind an OpenAI-compatible API). A total that does not equal
+    // input + output tells which parts were left out.
+    const bool have_parts = t.input || t.output;
+    const int64_t in = t.input.value_or(0), out = t.output.value_or(0);
+    const int64_t cache = sum({t.cached_input, t.cache_write});
+    const int64_t reasoning = t.reasoning.value_or(0);
+    const char* applied = rule;
+    if (have_parts && t.total && *t.total != in + out) {
+        if (cache > 0 && *t.total == in + out + cache) {
+            t.input = in + cache;
+            applied = "total: input excluded cache reads and writes";
+        } else if (reasoning > 0 && *t.total == in + out + reasoning) {
+            t.output = out + reasoning;
+            applied = "total: output excluded reasoning";
+        } else if (cache > 0 && reasoning > 0 && *t.total == in + out + cache + reasoning) {
+            t.input = in + cache;
+            t.output = out + reasoning;
+            applied = "total: input excluded cache, output excluded reasoning";
+        }
+    }
+    const bool input_ok = t.input ? *t.input >= cache : cache == 0;
+    const bool output_ok = !t.reasoning || !t.output || *t.reasoning <= *t.output;
+    if (!input_ok || !output_ok) {
+        // No documented rule reconciles these counts: the span is kept, with
+        // the counts as sent, and is not priced.
+        s.usage_unreconciled = true;
+        t = Tokens();
+        record_raw_usage(s, sent);
+        s.attributes.key("llmtrace.token_rule");
+        s.attributes.string(!input_ok ? "unreconciled: cached and cache-write input tokens exceed the input tokens"
+                                      : "unreconciled: reasoning tokens exceed the output tokens");
+        return;
+    }
     if (!t.total && (t.input || t.output)) t.total = t.input.value_or(0) + t.output.value_or(0);
+    if (applied) {
+        if (applied != rule) record_raw_usage(s, sent);
+        s.attributes.key("llmtrace.token_rule");
+        s.attributes.string(applied);
+    }
 }
 
 }  // namespace detail

@@ -213,9 +213,20 @@ Str normalized_provider(Normalizer& n, Str raw);
 // Maps operation names of the vocabularies to gen_ai.operation.name values.
 Str operation_from_kind(std::string_view kind);
 
-// Token usage objects: OpenAI (chat and responses), Anthropic, Gemini.
-void read_usage_object(object usage, Str provider, Tokens& t);
-void finish_tokens(Tokens& t);
+// Token usage objects: OpenAI (chat and responses), Anthropic, Gemini, Bedrock
+// Converse. Returns the rule applied ("anthropic: ..."), nullptr for the
+// inclusive default; marks the span unreconciled when the object holds token
+// counts that no rule recognizes.
+const char* read_usage_object(object usage, Span& s);
+// Reconciles the token counts of a span (see README "Token rules"): counts
+// sent exclusive under inclusive names are recognized by the total; counts no
+// rule reconciles leave the span stored, unpriced, with the raw counts in
+// attributes["llmtrace.raw_usage"]. `rule` names a rule the reader already
+// applied; it is recorded in attributes["llmtrace.token_rule"].
+void finish_tokens(Span& s, const char* rule = nullptr);
+// Writes counts as sent under attributes["llmtrace.raw_usage"] (before a
+// reader's rule changes them).
+void record_raw_usage(Span& s, const Tokens& t);
 
 void read_otlp(Normalizer& n, object root, const std::string& loc, SpanSink& out);
 void read_braintrust(Normalizer& n, object o, Span& s);

@@ -56,6 +56,7 @@ const std::unordered_map<std::string_view, Mapping>& mappings() {
         {"ai.usage.inputTokens", {kInTok, 2}},
         {"ai.usage.promptTokens", {kInTok, 2}},
         {"llm.usage.prompt_tokens", {kInTok, 1}},
+        {"ai.usage.tokens", {kInTok, 1}},  // AI SDK embeddings
         {"gen_ai.usage.output_tokens", {kOutTok, 5}},
         {"gen_ai.usage.completion_tokens", {kOutTok, 4}},
         {"llm.token_count.completion", {kOutTok, 3}},
@@ -66,13 +67,17 @@ const std::unordered_map<std::string_view, Mapping>& mappings() {
         {"gen_ai.usage.cache_read_input_tokens", {kCachedTok, 4}},
         {"llm.token_count.prompt_details.cache_read", {kCachedTok, 3}},
         {"ai.usage.cachedInputTokens", {kCachedTok, 2}},
+        {"ai.usage.inputTokenDetails.cacheReadTokens", {kCachedTok, 2}},
         {"gen_ai.usage.cache_creation.input_tokens", {kCacheWriteTok, 5}},
         {"gen_ai.usage.cache_creation_input_tokens", {kCacheWriteTok, 4}},
+        {"gen_ai.usage.cache_write_input_tokens", {kCacheWriteTok, 4}},
+        {"ai.usage.inputTokenDetails.cacheWriteTokens", {kCacheWriteTok, 2}},
         {"llm.token_count.prompt_details.cache_write", {kCacheWriteTok, 3}},
         {"gen_ai.usage.reasoning.output_tokens", {kReasoningTok, 5}},
         {"gen_ai.usage.reasoning_tokens", {kReasoningTok, 4}},
         {"llm.token_count.completion_details.reasoning", {kReasoningTok, 3}},
         {"ai.usage.reasoningTokens", {kReasoningTok, 2}},
+        {"ai.usage.outputTokenDetails.reasoningTokens", {kReasoningTok, 2}},
         {"gen_ai.usage.total_tokens", {kTotalTok, 5}},
         {"llm.token_count.total", {kTotalTok, 3}},
         {"ai.usage.totalTokens", {kTotalTok, 2}},
@@ -576,6 +581,10 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     std::vector<IndexedField> indexed[2];  // input, output
     simdjson::dom::array attrs = array_field(so, "attributes", where);
     Str error_type;
+    // What decides whether the usage is the span's own (see below).
+    std::string_view ai_operation_id, genai_operation;
+    bool ai_sdk_token_details = false;
+    std::optional<element> provider_metadata;
     for (auto kv : attrs) {
         n.tick();
         std::string_view key;
@@ -584,6 +593,19 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
         if (!kv_entry(kv, key, v, has_value))
             fail(sqlstate::kInvalidParameter, where + "attributes holds an entry without a string key");
         if (!has_value) continue;
+        if (key.size() > 3 && key[0] == 'a' && key[1] == 'i' && key[2] == '.') {
+            std::string_view which;
+            if (key == "ai.operationId") {
+                if (auto in = any_inner(v, which, key); in && in->is_string()) ai_operation_id = std::string_view(*in);
+            } else if (key == "ai.response.providerMetadata") {
+                provider_metadata = v;
+            } else if (key.compare(0, 25, "ai.usage.inputTokenDetail") == 0) {
+                ai_sdk_token_details = true;
+            }
+        } else if (key == "gen_ai.operation.name") {
+            std::string_view which;
+            if (auto in = any_inner(v, which, key); in && in->is_string()) genai_operation = std::string_view(*in);
+        }
         auto it = mappings().find(key);
         if (it != mappings().end()) {
             // A higher priority wins; of the same key sent twice, the last (as in jsonb).
@@ -606,6 +628,23 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     const bool use_indexed[2] = {slots[kInput].priority < 0 && !indexed[0].empty(),
                                  slots[kOutput].priority < 0 && !indexed[1].empty()};
 
+    // Spans that repeat their descendants' usage: the AI SDK's outer spans
+    // (ai.generateText, ai.streamText, ... around their doGenerate/doStream
+    // children) and in-process agent invocations (gen_ai.operation.name
+    // invoke_agent with span kind internal; a remote agent, kind client, is a
+    // call of its own). Their numbers stay in attributes, never in the columns,
+    // so summing the columns counts every model call once.
+    static const std::string_view kAggregateOps[] = {
+        "ai.generateText", "ai.streamText", "ai.generateObject", "ai.streamObject",
+        "ai.workflowAgent.stream"};
+    for (std::string_view op : kAggregateOps)
+        if (ai_operation_id == op) s.aggregate_usage = true;
+    if (genai_operation == "invoke_agent" && !(present(s.kind) && s.kind == "client")) s.aggregate_usage = true;
+    auto is_usage_target = [](Target t) {
+        return t == kInTok || t == kOutTok || t == kCachedTok || t == kCacheWriteTok ||
+               t == kReasoningTok || t == kTotalTok || t == kCost;
+    };
+
     // Pass 2: everything not taken into a column is kept in attributes.
     for (auto kv : attrs) {
         n.tick();
@@ -620,7 +659,8 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
         }
         auto it = mappings().find(key);
         if (it != mappings().end() && slots[it->second.target].priority >= 0 &&
-            slots[it->second.target].key == key)
+            slots[it->second.target].key == key &&
+            !(s.aggregate_usage && is_usage_target(it->second.target)))
             continue;  // in a column (every copy of the winning key: the last one counts)
         if (n.content_mode() == ContentMode::None && is_content_key(key, it)) continue;
         if (use_indexed[0] || use_indexed[1]) {
@@ -674,8 +714,36 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     s.tokens.cache_write = tokens(kCacheWriteTok);
     s.tokens.reasoning = tokens(kReasoningTok);
     s.tokens.total = tokens(kTotalTok);
-    finish_tokens(s.tokens);
-    if (slots[kCost].priority >= 0) {
+    const char* rule = nullptr;
+    // Cache writes the AI SDK reports only in the provider's metadata
+    // (Anthropic: {"anthropic":{"cacheCreationInputTokens":N}}).
+    if (!s.tokens.cache_write && provider_metadata) {
+        std::string_view which;
+        auto in = any_inner(*provider_metadata, which, "ai.response.providerMetadata");
+        std::optional<element> meta;
+        if (in && in->is_string()) meta = n.parse_nested(std::string_view(*in));
+        object mo, ao;
+        element cw;
+        if (meta && !meta->get_object().get(mo) && lookup(mo, "anthropic", cw) && !cw.get_object().get(ao) &&
+            lookup(ao, "cacheCreationInputTokens", cw) && !cw.is_null())
+            s.tokens.cache_write = token_count(cw, "ai.response.providerMetadata.anthropic.cacheCreationInputTokens");
+    }
+    // AI SDK 5 and older with Anthropic models: ai.usage.inputTokens is
+    // Anthropic's input_tokens, which EXCLUDES cache reads (cachedInputTokens)
+    // and cache writes; the total (input + output) cannot tell. AI SDK 6 and
+    // later send inputTokenDetails and an inclusive inputTokens.
+    const std::string_view in_key = slots[kInTok].key;
+    if (!s.aggregate_usage && s.tokens.input && !ai_sdk_token_details &&
+        (in_key == "ai.usage.inputTokens" || in_key == "ai.usage.promptTokens") &&
+        present(s.provider) && s.provider == "anthropic" &&
+        s.tokens.cached_input.value_or(0) + s.tokens.cache_write.value_or(0) > 0) {
+        record_raw_usage(s, s.tokens);
+        s.tokens.input = *s.tokens.input + s.tokens.cached_input.value_or(0) + s.tokens.cache_write.value_or(0);
+        if (s.tokens.total) s.tokens.total = *s.tokens.input + s.tokens.output.value_or(0);
+        rule = "ai sdk 5, anthropic: input = inputTokens + cachedInputTokens + cache writes";
+    }
+    finish_tokens(s, rule);
+    if (slots[kCost].priority >= 0 && !s.aggregate_usage) {
         std::string_view which;
         if (auto inner = any_inner(slots[kCost].value, which, slots[kCost].key))
             s.reported_cost = amount_of(*inner, "attribute " + std::string(slots[kCost].key));
@@ -684,6 +752,30 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     else if (use_indexed[0] && n.content_mode() != ContentMode::None) emit_indexed(n, s.input, indexed[0]);
     if (slots[kOutput].priority >= 0) set_content_anyvalue(n, s.output, slots[kOutput].value, slots[kOutput].key);
     else if (use_indexed[1] && n.content_mode() != ContentMode::None) emit_indexed(n, s.output, indexed[1]);
+
+    // Content in span events (OpenLIT, the older GenAI convention):
+    // gen_ai.content.prompt / gen_ai.content.completion events carrying
+    // gen_ai.prompt / gen_ai.completion. The events stay in otel.events too.
+    if ((s.input.empty() || s.output.empty()) && n.content_mode() != ContentMode::None)
+        if (auto ev = get(so, "events"); ev && ev->type() == simdjson::dom::element_type::ARRAY)
+            for (auto e : simdjson::dom::array(*ev)) {
+                object eo;
+                element nm;
+                std::string_view name;
+                if (e.get_object().get(eo) || !lookup(eo, "name", nm) || nm.get_string().get(name)) continue;
+                const bool prompt = name == "gen_ai.content.prompt";
+                if (!prompt && name != "gen_ai.content.completion") continue;
+                JsonTape& target = prompt ? s.input : s.output;
+                if (!target.empty()) continue;
+                const std::string_view want = prompt ? "gen_ai.prompt" : "gen_ai.completion";
+                for (auto kv : array_field(eo, "attributes", where + "events[].")) {
+                    std::string_view key;
+                    element v;
+                    bool has_value = false;
+                    if (kv_entry(kv, key, v, has_value) && has_value && key == want)
+                        set_content_anyvalue(n, target, v, key);
+                }
+            }
 
     if (s.status == SpanStatus::Unset && present(error_type)) {
         s.status = SpanStatus::Error;

@@ -16,7 +16,13 @@ enum class SourceFormat : uint8_t { Otlp, Braintrust, Vercel, Native };
 enum class SpanStatus : uint8_t { Ok, Error, Unset };
 // InvalidPrice: the price row that applies holds a value the engine cannot use
 // (written before the table's constraints refused such values): cost is NULL.
-enum class CostStatus : uint8_t { Priced, Reported, Unpriced, NoUsage, InvalidPrice };
+// Aggregate: the span repeats its descendants' usage (an AI SDK generateText
+// span, an in-process invoke_agent span): the numbers stay in attributes.
+// Unreconciled: token counts no documented rule can reconcile, or a usage
+// object no rule recognizes: raw counts in attributes, token columns and cost NULL.
+enum class CostStatus : uint8_t {
+    Priced, Reported, Unpriced, NoUsage, InvalidPrice, Aggregate, Unreconciled
+};
 
 // Token counts above this are rejected as out of range (10^15).
 inline constexpr int64_t kMaxTokens = 1000000000000000LL;
@@ -55,6 +61,8 @@ struct Span {
     Str provider, model;
     Tokens tokens;
     std::optional<double> reported_cost;  // cost sent in the payload, USD
+    bool aggregate_usage = false;         // usage repeats the descendants' (see CostStatus)
+    bool usage_unreconciled = false;      // see CostStatus::Unreconciled
     CostStatus cost_status = CostStatus::NoUsage;
     std::string cost_text;                // decimal USD, empty for NULL
     Str user_id, session_id;

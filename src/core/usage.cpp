@@ -23,14 +23,29 @@ std::optional<int64_t> nested_tokens(object o, std::string_view obj_key, std::st
     return token_field(inner, key, std::string(prefix) + std::string(obj_key) + ".");
 }
 
+// A member that looks like a token count: an integer under a key that says "token".
+bool has_token_like_member(object u) {
+    for (auto kv : u) {
+        std::string_view k = kv.key;
+        bool tokenish = k.find("token") != std::string_view::npos || k.find("Token") != std::string_view::npos;
+        if (tokenish && (kv.value.type() == simdjson::dom::element_type::INT64 ||
+                         kv.value.type() == simdjson::dom::element_type::UINT64))
+            return true;
+    }
+    return false;
+}
+
 }  // namespace
 
-void read_usage_object(object u, Str provider, Tokens& t) {
+const char* read_usage_object(object u, Span& s) {
+    Tokens& t = s.tokens;
+    const Str provider = s.provider;
     const std::string_view p = "usage.";
     if (has(u, "prompt_tokens") || has(u, "completion_tokens")) {
         // OpenAI Chat Completions (and every OpenAI-compatible API): prompt_tokens
         // already includes prompt_tokens_details.cached_tokens; completion_tokens
-        // includes completion_tokens_details.reasoning_tokens.
+        // includes completion_tokens_details.reasoning_tokens (an API that leaves
+        // the reasoning out, Gemini's, is recognized by the total: finish_tokens).
         t.input = token_field(u, "prompt_tokens", p);
         t.output = token_field(u, "completion_tokens", p);
         t.cached_input = nested_tokens(u, "prompt_tokens_details", "cached_tokens", p);
@@ -40,7 +55,7 @@ void read_usage_object(object u, Str provider, Tokens& t) {
         if (auto cr = token_field(u, "cache_read_input_tokens", p); cr && !t.cached_input)
             t.cached_input = cr;
         t.cache_write = token_field(u, "cache_creation_input_tokens", p);
-        return;
+        return nullptr;
     }
     if (has(u, "promptTokenCount") || has(u, "candidatesTokenCount")) {
         // Gemini usageMetadata: promptTokenCount includes cachedContentTokenCount;
@@ -51,7 +66,24 @@ void read_usage_object(object u, Str provider, Tokens& t) {
         if (cand || t.reasoning) t.output = cand.value_or(0) + t.reasoning.value_or(0);
         t.cached_input = token_field(u, "cachedContentTokenCount", p);
         t.total = token_field(u, "totalTokenCount", p);
-        return;
+        return t.reasoning.value_or(0) > 0 ? "gemini: output = candidatesTokenCount + thoughtsTokenCount"
+                                           : nullptr;
+    }
+    if (has(u, "inputTokens") || has(u, "outputTokens") || has(u, "cacheReadInputTokens") ||
+        has(u, "cacheWriteInputTokens")) {
+        // Amazon Bedrock Converse: inputTokens EXCLUDES cacheReadInputTokens and
+        // cacheWriteInputTokens; totalTokens counts all of them.
+        auto in = token_field(u, "inputTokens", p);
+        auto cr = token_field(u, "cacheReadInputTokens", p);
+        auto cw = token_field(u, "cacheWriteInputTokens", p);
+        if (in || cr || cw) t.input = in.value_or(0) + cr.value_or(0) + cw.value_or(0);
+        t.cached_input = cr;
+        t.cache_write = cw;
+        t.output = token_field(u, "outputTokens", p);
+        t.total = token_field(u, "totalTokens", p);
+        return cr.value_or(0) + cw.value_or(0) > 0
+                   ? "bedrock converse: input = inputTokens + cacheReadInputTokens + cacheWriteInputTokens"
+                   : nullptr;
     }
     const bool anthropic = has(u, "cache_read_input_tokens") ||
                            has(u, "cache_creation_input_tokens") ||
@@ -67,7 +99,9 @@ void read_usage_object(object u, Str provider, Tokens& t) {
         t.cache_write = cw;
         t.output = token_field(u, "output_tokens", p);
         t.total = token_field(u, "total_tokens", p);
-        return;
+        return cr.value_or(0) + cw.value_or(0) > 0
+                   ? "anthropic: input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens"
+                   : nullptr;
     }
     // OpenAI Responses API: input_tokens includes input_tokens_details.cached_tokens;
     // output_tokens includes output_tokens_details.reasoning_tokens.
@@ -76,6 +110,12 @@ void read_usage_object(object u, Str provider, Tokens& t) {
     t.cached_input = nested_tokens(u, "input_tokens_details", "cached_tokens", p);
     t.reasoning = nested_tokens(u, "output_tokens_details", "reasoning_tokens", p);
     t.total = token_field(u, "total_tokens", p);
+    if (!t.any() && has_token_like_member(u)) {
+        // Token counts under names no rule knows: visible as unreconciled, not no_usage.
+        s.usage_unreconciled = true;
+        return "unreconciled: the usage object matches no known shape";
+    }
+    return nullptr;
 }
 
 }  // namespace llmtrace::core::detail

@@ -5,7 +5,8 @@
 -- Added NOT VALID and validated afterwards: validation does not block ingest.
 ALTER TABLE llmtrace.spans DROP CONSTRAINT spans_cost_status_check;
 ALTER TABLE llmtrace.spans ADD CONSTRAINT spans_cost_status_check
-    CHECK (cost_status IN ('priced', 'reported', 'unpriced', 'no_usage', 'invalid_price')) NOT VALID;
+    CHECK (cost_status IN ('priced', 'reported', 'unpriced', 'no_usage', 'invalid_price',
+                              'aggregate', 'unreconciled')) NOT VALID;
 ALTER TABLE llmtrace.spans VALIDATE CONSTRAINT spans_cost_status_check;
 
 -- ensure_partitions runs as the extension owner, so llmtrace_admin can run it.

@@ -64,7 +64,8 @@ CREATE TABLE llmtrace.spans (
     CONSTRAINT spans_pkey PRIMARY KEY (trace_id, span_id, start_time),
     CONSTRAINT spans_status_check CHECK (status IN ('ok', 'error', 'unset')),
     CONSTRAINT spans_cost_status_check
-        CHECK (cost_status IN ('priced', 'reported', 'unpriced', 'no_usage', 'invalid_price')),
+        CHECK (cost_status IN ('priced', 'reported', 'unpriced', 'no_usage', 'invalid_price',
+                              'aggregate', 'unreconciled')),
     CONSTRAINT spans_source_format_check
         CHECK (source_format IN ('otlp', 'braintrust', 'vercel', 'native'))
 ) PARTITION BY RANGE (start_time);

@@ -24,6 +24,19 @@ protected:
         p += R"("usage":)" + u + "}";
         return fails(p);
     }
+    // A native span whose usage no rule reconciles: stored, without token
+    // counts, with the counts as sent and the reason in attributes.
+    const core::Span& unreconciled(const std::string& provider, const std::string& u) {
+        std::string p = R"({"trace_id":"t","span_id":"s","start_time":1714564800,)";
+        if (!provider.empty()) p += R"("provider":")" + provider + R"(",)";
+        p += R"("usage":)" + u + "}";
+        const core::Span& s = one(p);
+        EXPECT_TRUE(s.usage_unreconciled) << u;
+        EXPECT_FALSE(s.tokens.any()) << u;
+        EXPECT_NE(json(s.attributes).find("\"llmtrace.token_rule\":\"unreconciled"), std::string::npos)
+            << json(s.attributes);
+        return s;
+    }
 };
 
 // ---------------------------------------------------------------------------
@@ -154,53 +167,92 @@ TEST_F(UsageTest, GeminiOnlyThoughts) {
 }
 
 // ---------------------------------------------------------------------------
-// Inconsistent counts are rejected (22023): cached + cache writes are parts of
-// the input, reasoning is part of the output.
+// Counts no rule reconciles (cached + cache writes above the input, reasoning
+// above the output, and no total that explains them) never cost the span: it
+// is stored with its timing and status, the counts as sent in
+// attributes["llmtrace.raw_usage"], no token columns and no cost.
 // ---------------------------------------------------------------------------
-TEST_F(UsageTest, CachedPlusWriteAboveInputIsRejected) {
+TEST_F(UsageTest, CachedPlusWriteAboveInputIsUnreconciled) {
     {
         // 80 + 30 = 110 > 100
-        const core::Failure& f = bad_usage("", R"({
+        const core::Span& s = unreconciled("", R"({
             "prompt_tokens": 100, "completion_tokens": 1,
             "prompt_tokens_details": {"cached_tokens": 80}, "cache_creation_input_tokens": 30})");
-        EXPECT_STREQ(f.sqlstate, "22023");
-        EXPECT_EQ(f.message, "cached and cache-write input tokens (110) exceed the input tokens (100)");
+        const std::string a = json(s.attributes);
+        EXPECT_NE(a.find(R"("llmtrace.raw_usage":{"input":100,"output":1,"cached_input":80,"cache_write":30})"),
+                  std::string::npos) << a;
+        EXPECT_NE(a.find("cached and cache-write input tokens exceed the input tokens"), std::string::npos) << a;
     }
-    {
-        const core::Failure& f =
-            bad_usage("openai", R"({"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 150}})");
-        EXPECT_STREQ(f.sqlstate, "22023");
-        EXPECT_EQ(f.message, "cached and cache-write input tokens (150) exceed the input tokens (100)");
-    }
-    {
-        const core::Failure& f = bad_usage("google", R"({"promptTokenCount": 500, "cachedContentTokenCount": 600})");
-        EXPECT_STREQ(f.sqlstate, "22023");
-    }
-    {
-        const core::Failure& f = bad_usage("openai", R"({
-            "input_tokens": 10, "input_tokens_details": {"cached_tokens": 11}, "output_tokens": 1})");
-        EXPECT_STREQ(f.sqlstate, "22023");
-    }
+    unreconciled("openai", R"({"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 150}})");
+    unreconciled("google", R"({"promptTokenCount": 500, "cachedContentTokenCount": 600})");
+    unreconciled("openai", R"({"input_tokens": 10, "input_tokens_details": {"cached_tokens": 11}, "output_tokens": 1})");
     // Exactly equal is fine: all input was cached.
     const core::Tokens& t =
         usage("openai", R"({"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 100}})");
     EXPECT_EQ(t.cached_input, 100);
 }
 
-TEST_F(UsageTest, CachedWithoutInputIsRejected) {
-    const core::Failure& f = bad_usage("openai", R"({
-        "input_tokens_details": {"cached_tokens": 5}, "output_tokens": 1})");
-    EXPECT_STREQ(f.sqlstate, "22023");
-    EXPECT_EQ(f.message,
-              "cached or cache-write input tokens are given without the input tokens they are part of");
+TEST_F(UsageTest, CachedWithoutInputIsUnreconciled) {
+    unreconciled("openai", R"({"input_tokens_details": {"cached_tokens": 5}, "output_tokens": 1})");
 }
 
-TEST_F(UsageTest, ReasoningAboveOutputIsRejected) {
-    const core::Failure& f = bad_usage("openai", R"({
+TEST_F(UsageTest, ReasoningAboveOutputIsUnreconciled) {
+    const core::Span& s = unreconciled("openai", R"({
         "prompt_tokens": 1, "completion_tokens": 10,
         "completion_tokens_details": {"reasoning_tokens": 20}})");
-    EXPECT_STREQ(f.sqlstate, "22023");
-    EXPECT_EQ(f.message, "reasoning tokens (20) exceed the output tokens (10)");
+    EXPECT_NE(json(s.attributes).find("reasoning tokens exceed the output tokens"), std::string::npos);
+}
+
+// Exclusive counts under inclusive names: the total tells.
+TEST_F(UsageTest, TotalRevealsExclusiveCounts) {
+    // Gemini behind an OpenAI-compatible endpoint: completion_tokens leaves the
+    // reasoning out; 10 + 50 + 20 = 80.
+    {
+        const core::Span& s = one(R"({"trace_id":"t","span_id":"s","start_time":1714564800,"provider":"google",
+            "usage":{"prompt_tokens":10,"completion_tokens":50,"total_tokens":80,
+                     "completion_tokens_details":{"reasoning_tokens":20}}})");
+        EXPECT_EQ(s.tokens.input, 10);
+        EXPECT_EQ(s.tokens.output, 70);
+        EXPECT_EQ(s.tokens.reasoning, 20);
+        EXPECT_EQ(s.tokens.total, 80);
+        EXPECT_NE(json(s.attributes).find(R"("llmtrace.token_rule":"total: output excluded reasoning")"),
+                  std::string::npos) << json(s.attributes);
+    }
+    // Reasoning above the output is reconciled by the total too.
+    {
+        const core::Tokens& t = usage("google", R"({"prompt_tokens":10,"completion_tokens":5,"total_tokens":115,
+            "completion_tokens_details":{"reasoning_tokens":100}})");
+        EXPECT_EQ(t.output, 105);
+    }
+    // A total that matches input + output is the inclusive reading: nothing changes.
+    {
+        const core::Tokens& t = usage("openai", R"({"prompt_tokens":10,"completion_tokens":50,"total_tokens":60,
+            "completion_tokens_details":{"reasoning_tokens":20}})");
+        EXPECT_EQ(t.output, 50);
+    }
+}
+
+// Amazon Bedrock Converse usage: inputTokens excludes the cache.
+TEST_F(UsageTest, BedrockConverse) {
+    const core::Span& s = one(R"({"trace_id":"t","span_id":"s","start_time":1714564800,"provider":"bedrock",
+        "usage":{"inputTokens":4299,"outputTokens":631,"totalTokens":58291,
+                 "cacheReadInputTokens":35574,"cacheWriteInputTokens":17787}})");
+    EXPECT_EQ(s.tokens.input, 4299 + 35574 + 17787);
+    EXPECT_EQ(s.tokens.cached_input, 35574);
+    EXPECT_EQ(s.tokens.cache_write, 17787);
+    EXPECT_EQ(s.tokens.output, 631);
+    EXPECT_EQ(s.tokens.total, 58291);
+    EXPECT_NE(json(s.attributes).find("bedrock converse"), std::string::npos);
+}
+
+// A usage object of token counts no rule knows is visible, not no_usage.
+TEST_F(UsageTest, UnknownUsageShapeIsVisible) {
+    const core::Span& s = unreconciled("", R"({"tokens_in": 10, "tokens_out": 5})");
+    EXPECT_NE(json(s.attributes).find("matches no known shape"), std::string::npos);
+    // Without anything that looks like a token count it is simply no usage.
+    const core::Span& n2 = one(R"({"trace_id":"t","span_id":"s","start_time":1714564800,"usage":{"requests":1}})");
+    EXPECT_FALSE(n2.usage_unreconciled);
+    EXPECT_FALSE(n2.tokens.any());
 }
 
 TEST_F(UsageTest, DetailsMustBeObjects) {
@@ -271,14 +323,39 @@ TEST_F(UsageTest, OtlpInputIncludesCacheReadsAndWrites) {
     EXPECT_EQ(t.reasoning, 15);
     EXPECT_EQ(t.total, 1040);
 
-    const core::Result& res = run(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{
+    // Cache reads above the input and no total: kept, unreconciled.
+    const core::Span& u = one(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{
         "traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
         "startTimeUnixNano":"1544712660000000000","attributes":[
           {"key":"gen_ai.usage.input_tokens","value":{"intValue":"100"}},
           {"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"200"}}]}]}]}]})");
-    ASSERT_EQ(res.failures.size(), 1u);
-    EXPECT_STREQ(res.failures[0].sqlstate, "22023");
-    EXPECT_EQ(res.failures[0].location, "resourceSpans[0].scopeSpans[0].spans[0]");
+    EXPECT_TRUE(u.usage_unreconciled);
+    EXPECT_FALSE(u.tokens.any());
+}
+
+// Strands Agents puts Bedrock's inputTokens (cache excluded) under
+// gen_ai.usage.input_tokens; its total proves it: 58291 = 4299 + 631 + 35574 + 17787.
+TEST_F(UsageTest, OtlpExclusiveInputRevealedByTheTotal) {
+    const core::Span& s = one(R"({"resourceSpans":[{"scopeSpans":[{"spans":[{
+        "traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"chat",
+        "startTimeUnixNano":"1544712660000000000","endTimeUnixNano":"1544712661000000000",
+        "status":{"code":1},"attributes":[
+          {"key":"gen_ai.request.model","value":{"stringValue":"us.anthropic.claude-sonnet-4-5-20250929-v1:0"}},
+          {"key":"gen_ai.usage.input_tokens","value":{"intValue":"4299"}},
+          {"key":"gen_ai.usage.output_tokens","value":{"intValue":"631"}},
+          {"key":"gen_ai.usage.total_tokens","value":{"intValue":"58291"}},
+          {"key":"gen_ai.usage.cache_read_input_tokens","value":{"intValue":"35574"}},
+          {"key":"gen_ai.usage.cache_write_input_tokens","value":{"intValue":"17787"}}]}]}]}]})");
+    EXPECT_EQ(s.tokens.input, 57660);
+    EXPECT_EQ(s.tokens.cached_input, 35574);
+    EXPECT_EQ(s.tokens.cache_write, 17787);
+    EXPECT_EQ(s.tokens.output, 631);
+    EXPECT_EQ(s.tokens.total, 58291);
+    EXPECT_EQ(s.status, core::SpanStatus::Ok);
+    const std::string a = json(s.attributes);
+    EXPECT_NE(a.find(R"("llmtrace.token_rule":"total: input excluded cache reads and writes")"), std::string::npos) << a;
+    EXPECT_NE(a.find(R"("llmtrace.raw_usage":{"input":4299,"output":631,"cached_input":35574,"cache_write":17787,"total":58291})"),
+              std::string::npos) << a;
 }
 
 }  // namespace
