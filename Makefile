@@ -21,7 +21,7 @@ PG_CONFIG ?= pg_config
 # The C++ core is not compiled to LLVM bitcode for JIT inlining.
 override with_llvm = no
 
-PG_CPPFLAGS = -Isrc -DSIMDJSON_THREADS_ENABLED=1
+PG_CPPFLAGS = -Isrc -DSIMDJSON_THREADS_ENABLED=1 -DLLMTRACE_VERSION=\"$(EXTVERSION)\"
 PG_CXXFLAGS = -std=c++17 -fexceptions -Wno-register -Werror -Wextra -Wno-unused-parameter \
               -Wno-missing-field-initializers -Wno-cast-function-type
 SHLIB_LINK  = -lsimdjson -lstdc++

@@ -120,6 +120,8 @@ INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate) VALUES ('{bad', 'i
 INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok, valid_from)
 VALUES ('openai', 'my-model', 1.5, 3, '2025-01-01');
 SQL
+    # The library of this version refuses the old schema with a clear error.
+    mismatch=$(psql -X -q -At -d "$db" -c "SELECT llmtrace.ingest_json('{\"trace_id\":\"up\",\"span_id\":\"x\",\"start_time\":1}')" 2>&1 || true)
     before=$("${PSQL[@]}" -d "$db" -c "SELECT md5(string_agg(concat_ws('|', trace_id, span_id, start_time, status, model, cost_usd, cost_status, attributes::text), ';' ORDER BY span_id)) FROM llmtrace.spans")
     "${PSQL[@]}" -d "$db" -c "ALTER EXTENSION llmtrace UPDATE" >/dev/null
     version=$("${PSQL[@]}" -d "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'llmtrace'")
@@ -137,6 +139,7 @@ SQL
         if [ "$2" = ok ]; then echo "ok - upgrade from $from: $1"; else
             echo "FAILED - upgrade from $from: $1: $3"; failed=$((failed + 1)); fi
     }
+    check "the new library names the old schema" "$(grep -q "this database has version $from of the extension, but the library loaded is version $current" <<<"$mismatch" && echo ok)" "$mismatch"
     check "reaches $current" "$([ "$version" = "$current" ] && echo ok)" "extversion is $version"
     check "spans intact" "$([ "$before" = "$after" ] && echo ok)" "checksum changed"
     check "quarantine intact and hashed" "$([ "$errors" = '{bad:4:true,<null>:<null>:<null>' ] && echo ok)" "$errors"

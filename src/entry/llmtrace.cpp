@@ -5,6 +5,7 @@
 #include "pg/ingest.hpp"
 #include "pg/pg_time.hpp"
 #include "pg/price_cache.hpp"
+#include "pg/schema_check.hpp"
 #include "pg/settings.hpp"
 
 using namespace llmtrace;
@@ -122,6 +123,7 @@ extern "C" Datum llmtrace_cost(PG_FUNCTION_ARGS) {
     Datum result = pg::entry_boundary([&]() -> Datum {
         // The same answer whether or not this backend's price cache is warm:
         // only roles that may read llmtrace.model_prices get prices.
+        pg::check_schema();
         pg::check_price_privilege();
         for (int64 t : tokens) {
             if (t < 0) throw core::InputError("22023", "llmtrace.cost: token counts must not be negative");

@@ -27,7 +27,10 @@
 #include "pg/jsonb_builder.hpp"
 #include "pg/pg_time.hpp"
 #include "pg/price_cache.hpp"
+#include "pg/schema_check.hpp"
 #include "pg/settings.hpp"
+#include "pg/span_columns.hpp"
+#include "pg/spi_plan.hpp"
 
 extern "C" {
 #include "catalog/pg_collation.h"
@@ -51,36 +54,10 @@ namespace llmtrace::pg {
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// The columns of llmtrace.spans that ingest writes (every one but ingested_at),
-// in the order of the INSERT and of the buffer rows.
-// ---------------------------------------------------------------------------
-struct Column {
-    const char* name;
-    Oid type;
-};
-constexpr Column kColumns[] = {
-    {"trace_id", TEXTOID},          {"span_id", TEXTOID},
-    {"parent_span_id", TEXTOID},    {"name", TEXTOID},
-    {"kind", TEXTOID},              {"operation", TEXTOID},
-    {"start_time", TIMESTAMPTZOID}, {"end_time", TIMESTAMPTZOID},
-    {"duration_ms", FLOAT8OID},     {"status", TEXTOID},
-    {"error_message", TEXTOID},     {"service", TEXTOID},
-    {"project", TEXTOID},           {"environment", TEXTOID},
-    {"endpoint", TEXTOID},          {"feature", TEXTOID},
-    {"provider", TEXTOID},          {"model", TEXTOID},
-    {"input_tokens", INT8OID},      {"output_tokens", INT8OID},
-    {"cached_input_tokens", INT8OID}, {"cache_write_tokens", INT8OID},
-    {"reasoning_tokens", INT8OID},  {"total_tokens", INT8OID},
-    {"cost_usd", NUMERICOID},       {"cost_status", TEXTOID},
-    {"user_id", TEXTOID},           {"session_id", TEXTOID},
-    {"input", JSONBOID},            {"output", JSONBOID},
-    {"attributes", JSONBOID},       {"source_format", TEXTOID},
-};
-constexpr int kCols = int(sizeof kColumns / sizeof kColumns[0]);
+constexpr int kCols = kSpanColumnCount;
+const auto& kColumns = kSpanColumns;
 // Positions of the key columns.
-constexpr int kTraceIdCol = 0, kSpanIdCol = 1, kStartCol = 6;
-static_assert(kColumns[kStartCol].type == TIMESTAMPTZOID, "start_time position");
+constexpr int kTraceIdCol = col::trace_id, kSpanIdCol = col::span_id, kStartCol = col::start_time;
 
 constexpr int kBatch = 64;
 constexpr int kPlanSizes = 7;  // 1, 2, 4, ..., 64 rows
@@ -110,8 +87,8 @@ struct StatementBuffer {
     TupleDesc sort_desc = nullptr;      // the columns + row_no
     TupleTableSlot* put_slot = nullptr;
     TupleTableSlot* get_slot = nullptr;
-    SPIPlanPtr insert_plans[kPlanSizes] = {};
-    SPIPlanPtr quarantine_plan = nullptr;
+    KeptPlan insert_plans[kPlanSizes];
+    KeptPlan quarantine_plan;
     std::string insert_sql[kPlanSizes];
 };
 
@@ -198,17 +175,10 @@ uint64 write_rows(int first, int count) {
     for (int idx = kPlanSizes - 1; idx >= 0; --idx) {
         int size = 1 << idx;
         while (count - done >= size) {
-            if (!buf.insert_plans[idx]) {
-                for (int i = 0; i < size * kCols; ++i) argtypes[i] = kColumns[i % kCols].type;
-                SPIPlanPtr p = SPI_prepare(buf.insert_sql[idx].c_str(), size * kCols, argtypes);
-                if (!p) elog(ERROR, "llmtrace: cannot prepare the span insert: %s", SPI_result_code_string(SPI_result));
-                SPI_keepplan(p);
-                buf.insert_plans[idx] = p;
-            }
-            int rc = SPI_execute_plan(buf.insert_plans[idx], &buf.values[(first + done) * kCols],
-                                      &buf.nulls[(first + done) * kCols], false, 0);
-            if (rc != SPI_OK_INSERT) elog(ERROR, "llmtrace: span insert failed: %s", SPI_result_code_string(rc));
-            stored += SPI_processed;
+            for (int i = 0; i < size * kCols; ++i) argtypes[i] = kColumns[i % kCols].type;
+            buf.insert_plans[idx].get(buf.insert_sql[idx].c_str(), size * kCols, argtypes);
+            stored += buf.insert_plans[idx].execute(&buf.values[(first + done) * kCols],
+                                                    &buf.nulls[(first + done) * kCols], false, SPI_OK_INSERT);
             done += size;
         }
     }
@@ -426,56 +396,50 @@ inline void set_jsonb(Datum& v, char& n, const core::JsonTape& t) {
 void fill_row(int row, const core::Span& s) {
     Datum* v = &buf.values[row * kCols];
     char* n = &buf.nulls[row * kCols];
-    set_text(v[0], n[0], s.trace_id);
-    set_text(v[1], n[1], s.span_id);
-    set_text(v[2], n[2], s.parent_span_id);
-    set_text(v[3], n[3], s.name);
-    set_text(v[4], n[4], s.kind);
-    set_text(v[5], n[5], s.operation);
-    v[6] = TimestampTzGetDatum(to_timestamptz(s.start_us));
-    n[6] = ' ';
-    if (s.end_us) {
-        v[7] = TimestampTzGetDatum(to_timestamptz(*s.end_us));
-        n[7] = ' ';
-    } else {
-        n[7] = 'n';
-    }
-    if (s.duration_ms) {
-        v[8] = Float8GetDatum(*s.duration_ms);
-        n[8] = ' ';
-    } else {
-        n[8] = 'n';
-    }
-    set_text(v[9], n[9], core::to_string(s.status));
-    set_text(v[10], n[10], s.error_message);
-    set_text(v[11], n[11], s.service);
-    set_text(v[12], n[12], s.project);
-    set_text(v[13], n[13], s.environment);
-    set_text(v[14], n[14], s.endpoint);
-    set_text(v[15], n[15], s.feature);
-    set_text(v[16], n[16], s.provider);
-    set_text(v[17], n[17], s.model);
-    set_int8(v[18], n[18], s.tokens.input);
-    set_int8(v[19], n[19], s.tokens.output);
-    set_int8(v[20], n[20], s.tokens.cached_input);
-    set_int8(v[21], n[21], s.tokens.cache_write);
-    set_int8(v[22], n[22], s.tokens.reasoning);
-    set_int8(v[23], n[23], s.tokens.total);
-    if (s.cost_text.empty()) {
-        n[24] = 'n';
-    } else {
-        v[24] = DirectFunctionCall3(numeric_in, CStringGetDatum(s.cost_text.c_str()),
-                                    ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-        n[24] = ' ';
-    }
-    set_text(v[25], n[25], core::to_string(s.cost_status));
-    set_text(v[26], n[26], s.user_id);
-    set_text(v[27], n[27], s.session_id);
-    set_jsonb(v[28], n[28], s.input);
-    set_jsonb(v[29], n[29], s.output);
-    v[30] = tape_to_jsonb(s.attributes);
-    n[30] = ' ';
-    set_text(v[31], n[31], core::to_string(s.format));
+    auto text = [&](int c, core::Str x) { set_text(v[c], n[c], x); };
+    auto int8 = [&](int c, const std::optional<int64_t>& x) { set_int8(v[c], n[c], x); };
+    auto jsonb = [&](int c, const core::JsonTape& t) { set_jsonb(v[c], n[c], t); };
+    auto ts = [&](int c, std::optional<int64_t> us) {
+        n[c] = us ? ' ' : 'n';
+        if (us) v[c] = TimestampTzGetDatum(to_timestamptz(*us));
+    };
+    text(col::trace_id, s.trace_id);
+    text(col::span_id, s.span_id);
+    text(col::parent_span_id, s.parent_span_id);
+    text(col::name, s.name);
+    text(col::kind, s.kind);
+    text(col::operation, s.operation);
+    ts(col::start_time, s.start_us);
+    ts(col::end_time, s.end_us);
+    n[col::duration_ms] = s.duration_ms ? ' ' : 'n';
+    if (s.duration_ms) v[col::duration_ms] = Float8GetDatum(*s.duration_ms);
+    text(col::status, core::to_string(s.status));
+    text(col::error_message, s.error_message);
+    text(col::service, s.service);
+    text(col::project, s.project);
+    text(col::environment, s.environment);
+    text(col::endpoint, s.endpoint);
+    text(col::feature, s.feature);
+    text(col::provider, s.provider);
+    text(col::model, s.model);
+    int8(col::input_tokens, s.tokens.input);
+    int8(col::output_tokens, s.tokens.output);
+    int8(col::cached_input_tokens, s.tokens.cached_input);
+    int8(col::cache_write_tokens, s.tokens.cache_write);
+    int8(col::reasoning_tokens, s.tokens.reasoning);
+    int8(col::total_tokens, s.tokens.total);
+    n[col::cost_usd] = s.cost_text.empty() ? 'n' : ' ';
+    if (!s.cost_text.empty())
+        v[col::cost_usd] = DirectFunctionCall3(numeric_in, CStringGetDatum(s.cost_text.c_str()),
+                                               ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    text(col::cost_status, core::to_string(s.cost_status));
+    text(col::user_id, s.user_id);
+    text(col::session_id, s.session_id);
+    jsonb(col::input, s.input);
+    jsonb(col::output, s.output);
+    v[col::attributes] = tape_to_jsonb(s.attributes);  // always an object
+    n[col::attributes] = ' ';
+    text(col::source_format, core::to_string(s.format));
 }
 
 void buffer_span(const core::Span& s, int64 row_no) {
@@ -556,15 +520,10 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
     hash_payload(payload);
     pg_guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-        if (!buf.quarantine_plan) {
-            SPIPlanPtr p = SPI_prepare(
-                "INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate, location, source_format, "
-                "payload_bytes, payload_sha256, payload_truncated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                8, const_cast<Oid*>(types));
-            if (!p) elog(ERROR, "llmtrace: cannot prepare the quarantine insert");
-            SPI_keepplan(p);
-            buf.quarantine_plan = p;
-        }
+        buf.quarantine_plan.get(
+            "INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate, location, source_format, "
+            "payload_bytes, payload_sha256, payload_truncated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            8, types);
         Datum v[8];
         char n[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
         if (keep_text)
@@ -592,8 +551,7 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
             n[6] = 'n';
         }
         v[7] = BoolGetDatum(truncated);
-        if (SPI_execute_plan(buf.quarantine_plan, v, n, false, 0) != SPI_OK_INSERT)
-            elog(ERROR, "llmtrace: quarantine insert failed");
+        buf.quarantine_plan.execute(v, n, false, SPI_OK_INSERT);
         SPI_finish();
     });
 }
@@ -641,6 +599,7 @@ void check_interrupts() {
 }
 
 void ensure_ready() {
+    check_schema();
     if (!normalizer) normalizer = new core::Normalizer();
     if (!buf.batch_cxt)
         buf.batch_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace span batch", ALLOCSET_DEFAULT_SIZES);

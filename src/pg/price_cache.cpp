@@ -14,6 +14,7 @@
 
 #include "pg/guard.hpp"
 #include "pg/pg_time.hpp"
+#include "pg/spi_plan.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -36,6 +37,7 @@ bool must_check = true;          // a relcache invalidation arrived since the la
 int64 loaded_version = -1;       // prices_version the cache holds
 uint64 checked_completions = 0;  // snapshot xactCompletionCount of the last check
 Oid prices_relid = InvalidOid;
+KeptPlan load_plan;
 
 void on_relcache_inval(Datum, Oid relid) {
     if (relid == InvalidOid || relid == prices_relid) must_check = true;
@@ -96,7 +98,8 @@ void load() {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
         // read_only: the query runs with the caller's snapshot, the one the
         // version was read with.
-        if (SPI_execute(kQuery, true, 0) != SPI_OK_SELECT) elog(ERROR, "llmtrace: cannot read llmtrace.model_prices");
+        load_plan.get(kQuery, 0, nullptr);
+        load_plan.execute(nullptr, nullptr, true, SPI_OK_SELECT);
         cells.reserve(SPI_processed * (kCols - 1));
         for (uint64 r = 0; r < SPI_processed; ++r) {
             HeapTuple tup = SPI_tuptable->vals[r];
