@@ -298,12 +298,14 @@ void check_result(const core::Result& r, bool input_is_utf8, CheckingSink& sink)
         const core::Tokens& t = s.tokens;
         for (const auto* c : {&t.input, &t.output, &t.cached_input, &t.cache_write, &t.reasoning, &t.total})
             if (*c) CHECK(**c >= 0, "tokens: negative", "");
-        if (t.cached_input || t.cache_write) {
+        if (t.cached_input.value_or(0) + t.cache_write.value_or(0) > 0) {
             CHECK(t.input, "tokens: cached without input", "");
             CHECK(*t.input >= t.cached_input.value_or(0) + t.cache_write.value_or(0),
                   "tokens: cached + written > input", "");
         }
         if (t.reasoning && t.output) CHECK(*t.reasoning <= *t.output, "tokens: reasoning > output", "");
+        // Unreconciled and aggregate spans carry no token columns.
+        if (s.usage_unreconciled || s.aggregate_usage) CHECK(!t.any(), "tokens: unreconciled or aggregate span with counts", "");
         if (s.reported_cost)
             CHECK(std::isfinite(*s.reported_cost) && *s.reported_cost >= 0, "span: bad reported cost", "");
     }
