@@ -60,6 +60,10 @@ const auto& kColumns = kSpanColumns;
 constexpr int kTraceIdCol = col::trace_id, kSpanIdCol = col::span_id, kStartCol = col::start_time;
 
 constexpr int kBatch = 64;
+// A batch is also bounded in bytes: rows can be large (a resource with
+// thousands of attributes repeats in every span's row), and 64 of them must
+// not multiply a payload's size in memory.
+constexpr Size kBatchBytes = 4 * 1024 * 1024;
 constexpr int kPlanSizes = 7;  // 1, 2, 4, ..., 64 rows
 constexpr int kSortedRow = kBatch;      // rows [64, 128): the buffer in key order
 constexpr int kDirectRow = 2 * kBatch;  // one row written at once
@@ -70,6 +74,7 @@ constexpr int kRows = 2 * kBatch + 1;
 // ---------------------------------------------------------------------------
 struct StatementBuffer {
     MemoryContext batch_cxt = nullptr;  // Datums of buffered rows; reset after each write
+    MemoryContext build_cxt = nullptr;  // what building one jsonb value takes; reset after each
     Datum values[kRows * kCols];
     char nulls[kRows * kCols];
     int64 row_no[kRows];                // the payload row of the statement each span came from
@@ -325,7 +330,7 @@ uint64 write_sorted() {
             MemoryContext old = MemoryContextSwitchTo(buf.batch_cxt);
             Datum v[kCols + 1];
             bool isnull[kCols + 1];
-            while (n < kBatch) {
+            while (n < kBatch && MemoryContextMemAllocated(buf.batch_cxt, false) <= kBatchBytes) {
                 CHECK_FOR_INTERRUPTS();
                 if (!tuplesort_gettupleslot(buf.sort, true, true, buf.get_slot, nullptr)) {
                     more = false;
@@ -383,12 +388,24 @@ inline void set_int8(Datum& v, char& n, const std::optional<int64_t>& x) {
     n = ' ';
 }
 
+// A jsonb value in the batch: built in its own context (the JsonbValue tree
+// takes several times the size of the result), copied, and the rest freed.
+// Runs inside pg_guard with the batch context current.
+Datum batch_jsonb(const core::JsonTape& t) {
+    MemoryContext batch = MemoryContextSwitchTo(buf.build_cxt);
+    Datum built = tape_to_jsonb(t);
+    MemoryContextSwitchTo(batch);
+    Datum copy = datumCopy(built, false, -1);
+    MemoryContextReset(buf.build_cxt);
+    return copy;
+}
+
 inline void set_jsonb(Datum& v, char& n, const core::JsonTape& t) {
     if (t.empty()) {
         n = 'n';
         return;
     }
-    v = tape_to_jsonb(t);
+    v = batch_jsonb(t);
     n = ' ';
 }
 
@@ -437,7 +454,7 @@ void fill_row(int row, const core::Span& s) {
     text(col::session_id, s.session_id);
     jsonb(col::input, s.input);
     jsonb(col::output, s.output);
-    v[col::attributes] = tape_to_jsonb(s.attributes);  // always an object
+    v[col::attributes] = batch_jsonb(s.attributes);  // always an object
     n[col::attributes] = ' ';
     text(col::source_format, core::to_string(s.format));
 }
@@ -459,7 +476,8 @@ void buffer_span(const core::Span& s, int64 row_no) {
     if (!rows_pending()) buf.buffer_level = level;
     ++buf.pending;
     ++buf.spans;
-    if (buf.pending == kBatch) pg_guard([] { spill_to_sort(); });
+    if (buf.pending == kBatch || MemoryContextMemAllocated(buf.batch_cxt, false) > kBatchBytes)
+        pg_guard([] { spill_to_sort(); });
 }
 
 // ---------------------------------------------------------------------------
@@ -603,6 +621,8 @@ void ensure_ready() {
     if (!normalizer) normalizer = new core::Normalizer();
     if (!buf.batch_cxt)
         buf.batch_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace span batch", ALLOCSET_DEFAULT_SIZES);
+    if (!buf.build_cxt)
+        buf.build_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace jsonb build", ALLOCSET_DEFAULT_SIZES);
     if (GetDatabaseEncoding() != PG_UTF8 && GetDatabaseEncoding() != PG_SQL_ASCII)
         throw core::InputError("22021", "llmtrace: the database encoding must be UTF8");
 }

@@ -1,5 +1,6 @@
 // A prepared SPI statement kept for the life of the backend (SPI_keepplan):
-// prepared on first use, reused by every later call. PostgreSQL's plan cache
+// prepared on first use, reused by every later call, always with its generic
+// plan. PostgreSQL's plan cache
 // re-plans it when the tables it uses change. Call inside pg_guard with SPI
 // connected.
 #pragma once
@@ -13,7 +14,9 @@ public:
     // The plan for `sql` with these parameter types; the same plan every call.
     SPIPlanPtr get(const char* sql, int nargs, const Oid* types) {
         if (!plan_) {
-            SPIPlanPtr p = SPI_prepare(sql, nargs, const_cast<Oid*>(types));
+            // Always the generic plan: a custom plan would copy every parameter
+            // (64 rows of jsonb) into the plan tree, for nothing.
+            SPIPlanPtr p = SPI_prepare_cursor(sql, nargs, const_cast<Oid*>(types), CURSOR_OPT_GENERIC_PLAN);
             if (!p) elog(ERROR, "llmtrace: cannot prepare \"%.60s...\": %s", sql, SPI_result_code_string(SPI_result));
             if (SPI_keepplan(p) != 0) elog(ERROR, "llmtrace: cannot keep a prepared statement");
             plan_ = p;
