@@ -105,7 +105,8 @@ SELECT llmtrace.ingest_json('{"trace_id":"shapes","span_id":"bedrock","start_tim
 -- Gemini behind an OpenAI-compatible endpoint: completion_tokens leaves out the
 -- reasoning, the total tells (12 + 40 + 300 = 352).
 SELECT llmtrace.ingest_json('{"trace_id":"shapes","span_id":"gemini-compat","start_time":"2025-06-01T00:00:00Z","provider":"google","model":"gemini-2.5-flash","usage":{"prompt_tokens":12,"completion_tokens":40,"total_tokens":352,"completion_tokens_details":{"reasoning_tokens":300}}}') AS stored;
--- gen_ai.usage.cache_write_input_tokens, and AI SDK 6+ token details.
+-- gen_ai.usage.cache_write_input_tokens; AI SDK 6+ token details; AI SDK 5 with Anthropic
+-- (the ai.response.providerMetadata of @ai-sdk/anthropic 2.x holds Anthropic's raw usage).
 SELECT llmtrace.ingest_json($${"resourceSpans":[{"scopeSpans":[{"spans":[
   {"traceId":"5b8efff798038103d269b633813fc61c","spanId":"aaaaaaaaaaaaaa01","name":"chat",
    "startTimeUnixNano":"1750000000000000000","attributes":[
@@ -131,10 +132,13 @@ SELECT llmtrace.ingest_json($${"resourceSpans":[{"scopeSpans":[{"spans":[
     {"key":"ai.operationId","value":{"stringValue":"ai.generateText.doGenerate"}},
     {"key":"ai.model.provider","value":{"stringValue":"anthropic.messages"}},
     {"key":"ai.model.id","value":{"stringValue":"claude-sonnet-4-5"}},
-    {"key":"ai.usage.inputTokens","value":{"intValue":"100"}},
-    {"key":"ai.usage.cachedInputTokens","value":{"intValue":"700"}},
-    {"key":"ai.usage.outputTokens","value":{"intValue":"50"}},
-    {"key":"ai.response.providerMetadata","value":{"stringValue":"{\"anthropic\":{\"cacheCreationInputTokens\":200}}"}}]}]}]}]}$$) AS stored;
+    {"key":"ai.usage.inputTokens","value":{"intValue":"34"}},
+    {"key":"ai.usage.outputTokens","value":{"intValue":"250"}},
+    {"key":"ai.usage.totalTokens","value":{"intValue":"284"}},
+    {"key":"ai.usage.cachedInputTokens","value":{"intValue":"1200"}},
+    {"key":"gen_ai.usage.input_tokens","value":{"intValue":"34"}},
+    {"key":"gen_ai.usage.output_tokens","value":{"intValue":"250"}},
+    {"key":"ai.response.providerMetadata","value":{"stringValue":"{\"anthropic\":{\"usage\":{\"input_tokens\":34,\"cache_creation_input_tokens\":123,\"cache_read_input_tokens\":1200,\"service_tier\":\"standard\",\"output_tokens\":250},\"cacheCreationInputTokens\":123}}"}}]}]}]}]}$$) AS stored;
 SELECT span_id, provider, model, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
        reasoning_tokens, total_tokens, cost_usd, cost_status, attributes->>'llmtrace.token_rule' AS rule
 FROM llmtrace.spans WHERE trace_id IN ('shapes', '5b8efff798038103d269b633813fc61c') ORDER BY span_id;

@@ -218,14 +218,26 @@ void read_braintrust(Normalizer& n, object o, Span& s) {
         t.total = token_field(mo, "tokens", "metrics.");
         t.cached_input = token_field(mo, "prompt_cached_tokens", "metrics.");
         t.cache_write = token_field(mo, "prompt_cache_creation_tokens", "metrics.");
+        if (!t.cache_write) {
+            // wrapAnthropic splits cache writes by lifetime (5 minutes, 1 hour).
+            auto w5 = token_field(mo, "prompt_cache_creation_5m_tokens", "metrics.");
+            auto w1h = token_field(mo, "prompt_cache_creation_1h_tokens", "metrics.");
+            if (w5 || w1h) t.cache_write = w5.value_or(0) + w1h.value_or(0);
+        }
         t.reasoning = token_field(mo, "completion_reasoning_tokens", "metrics.");
         if (auto c = first_of(mo, {"cost", "estimated_cost"})) s.reported_cost = amount_of(*c, "metrics.cost");
         copy_unmapped_nested(n, s, "metrics", mo,
                              {"start", "end", "prompt_tokens", "completion_tokens", "tokens",
                               "prompt_cached_tokens", "prompt_cache_creation_tokens",
+                              "prompt_cache_creation_5m_tokens", "prompt_cache_creation_1h_tokens",
                               "completion_reasoning_tokens", "cost", "estimated_cost"});
     }
     bool created_is_start = false;
+    element merge_flag;
+    if (!start && lookup(o, "_is_merge", merge_flag) && merge_flag.is_bool() && bool(merge_flag))
+        fail(sqlstate::kNullNotAllowed,
+             "a Braintrust merge row (\"_is_merge\": true) whose first row is not in this payload: the "
+             "rows of a span are merged when they arrive in one payload");
     if (!start)
         if (auto c = get(o, "created")) {
             start = timestamp_of(*c, "created");
@@ -264,7 +276,7 @@ void read_braintrust(Normalizer& n, object o, Span& s) {
     for (auto kv : o) {
         std::string_view k = kv.key;
         if (in({"span_id", "root_span_id", "span_parents", "span_attributes", "metrics",
-                "metadata", "error", "input", "output"}, k) ||
+                "metadata", "error", "input", "output", "_is_merge", "_merge_paths"}, k) ||
             (k == "created" && created_is_start) || (k == "expected" && no_content))
             continue;
         s.attributes.key(k);

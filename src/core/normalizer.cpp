@@ -5,6 +5,7 @@
 #include "core/cost.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <charconv>
 #include <cctype>
 #include <cmath>
@@ -392,8 +393,49 @@ void Normalizer::normalize(std::string_view payload, SpanSink& out) {
         return;
     }
     if (root.type() == simdjson::dom::element_type::ARRAY) {
+        using simdjson::dom::element;
+        using simdjson::dom::object;
+        simdjson::dom::array items(root);
+        // Braintrust sends one span as a first row and later rows with
+        // "_is_merge": true (tokens, output, end time) under the same id.
+        // Rows of one span in this payload are merged into one before
+        // normalizing; see merge_braintrust_rows.
+        std::unordered_map<std::string_view, std::vector<simdjson::dom::element>> groups;
+        std::unordered_map<std::string_view, size_t> first_index;
+        bool any_merge = false;
+        for (auto item : items) {
+            tick();
+            object o;
+            element m;
+            if (!item.get_object().get(o) && detail::lookup(o, "_is_merge", m) && m.is_bool() && bool(m)) {
+                any_merge = true;
+                break;
+            }
+        }
+        // The row id a Braintrust row merges under, or empty.
+        auto merge_key = [](element item) {
+            object o;
+            element id;
+            std::string_view key;
+            if (item.get_object().get(o) || !detail::has_key(o, "span_id") ||
+                !(detail::lookup(o, "id", id) || detail::lookup(o, "span_id", id)) || id.get_string().get(key))
+                return std::string_view();
+            return key;
+        };
+        if (any_merge) {
+            size_t idx = 0;
+            for (auto item : items) {
+                tick();
+                std::string_view key = merge_key(item);
+                if (!key.empty()) {
+                    groups[key].push_back(item);
+                    first_index.emplace(key, idx);
+                }
+                ++idx;
+            }
+        }
         size_t i = 0;
-        for (auto item : simdjson::dom::array(root)) {
+        for (auto item : items) {
             tick(16);
             std::string loc = "[" + std::to_string(i++) + "]";
             if (item.type() == simdjson::dom::element_type::ARRAY) {
@@ -402,11 +444,72 @@ void Normalizer::normalize(std::string_view payload, SpanSink& out) {
                                loc, item, nullptr);
                 continue;
             }
+            if (any_merge) {
+                std::string_view key = merge_key(item);
+                auto g = key.empty() ? groups.end() : groups.find(key);
+                if (g != groups.end() && g->second.size() > 1) {
+                    if (first_index[key] != i - 1) continue;  // merged into the first row
+                    if (auto merged = merge_braintrust_rows(g->second)) {
+                        normalize_value(*merged, loc, out);
+                        continue;
+                    }
+                }
+            }
             normalize_value(item, loc, out);
         }
         return;
     }
     normalize_value(root, std::string(), out);
+}
+
+namespace {
+
+// Writes the deep merge of objects (later ones win; objects under the same key
+// are merged in turn) into a JSON writer. "_is_merge" and "_merge_paths" are
+// Braintrust's control fields, not data.
+void write_merged(const std::vector<simdjson::dom::object>& layers, JsonTextWriter& w, bool top) {
+    std::vector<std::string_view> keys;
+    for (auto o : layers)
+        for (auto kv : o)
+            if (std::find(keys.begin(), keys.end(), kv.key) == keys.end()) keys.push_back(kv.key);
+    w.begin_object();
+    for (std::string_view k : keys) {
+        if (top && (k == "_is_merge" || k == "_merge_paths")) continue;
+        std::vector<simdjson::dom::object> sub;
+        simdjson::dom::element last;
+        bool all_objects = true;
+        for (auto o : layers) {
+            simdjson::dom::element v;
+            if (!detail::lookup(o, k, v)) continue;
+            last = v;
+            simdjson::dom::object so;
+            if (v.get_object().get(so))
+                all_objects = false;
+            else
+                sub.push_back(so);
+        }
+        w.key(k);
+        if (all_objects && sub.size() > 1)
+            write_merged(sub, w, false);
+        else
+            emit_element(last, w);
+    }
+    w.end_object();
+}
+
+}  // namespace
+
+std::optional<simdjson::dom::element> Normalizer::merge_braintrust_rows(
+    const std::vector<simdjson::dom::element>& rows) {
+    std::vector<simdjson::dom::object> layers;
+    for (auto r : rows) {
+        simdjson::dom::object o;
+        if (r.get_object().get(o)) return std::nullopt;
+        layers.push_back(o);
+    }
+    JsonTextWriter w;
+    write_merged(layers, w, true);
+    return parse_nested(arena_.copy(w.str()));
 }
 
 void Normalizer::normalize_value(simdjson::dom::element v, const std::string& loc, SpanSink& out) {
@@ -953,15 +1056,20 @@ void finish_tokens(Span& s, const char* rule) {
     }
     const bool input_ok = t.input ? *t.input >= cache : cache == 0;
     const bool output_ok = !t.reasoning || !t.output || *t.reasoning <= *t.output;
-    if (!input_ok || !output_ok) {
+    // A total no reading explains means tokens were left out of the parts
+    // (Strands without streaming drops the cache counts: 34 + 250 but 1607).
+    const bool total_ok = !have_parts || !t.total || applied != rule ||
+                          *t.total == t.input.value_or(0) + t.output.value_or(0);
+    if (!input_ok || !output_ok || !total_ok) {
         // No documented rule reconciles these counts: the span is kept, with
         // the counts as sent, and is not priced.
         s.usage_unreconciled = true;
         t = Tokens();
         record_raw_usage(s, sent);
         s.attributes.key("llmtrace.token_rule");
-        s.attributes.string(!input_ok ? "unreconciled: cached and cache-write input tokens exceed the input tokens"
-                                      : "unreconciled: reasoning tokens exceed the output tokens");
+        s.attributes.string(!input_ok    ? "unreconciled: cached and cache-write input tokens exceed the input tokens"
+                            : !output_ok ? "unreconciled: reasoning tokens exceed the output tokens"
+                                         : "unreconciled: the total is not input + output, and no rule explains it");
         return;
     }
     if (!t.total && (t.input || t.output)) t.total = t.input.value_or(0) + t.output.value_or(0);

@@ -135,6 +135,9 @@ public:
     JsonTape& shared_tape();
     // The bad span as JSON for a Failure, cut at Options::failure_json_limit.
     std::string failure_json(simdjson::dom::element e, bool& truncated);
+    // One Braintrust span sent as several rows (the first, then "_is_merge"
+    // rows): the rows deep-merged into one, parsed; nullopt if not objects.
+    std::optional<simdjson::dom::element> merge_braintrust_rows(const std::vector<simdjson::dom::element>& rows);
     // Hands the sink a Failure for bad input at `loc` (empty: the whole payload).
     void report_failure(SpanSink& out, const InputError& e, const std::string& loc,
                         simdjson::dom::element v, const char* format);

@@ -90,9 +90,11 @@ const std::unordered_map<std::string_view, Mapping>& mappings() {
         {"user.id", {kUser, 5}},
         {"enduser.id", {kUser, 4}},
         {"ai.telemetry.metadata.userId", {kUser, 2}},
+        {"ai.settings.context.userId", {kUser, 1}},  // AI SDK 7 runtimeContext
         {"session.id", {kSession, 5}},
         {"gen_ai.conversation.id", {kSession, 4}},
         {"ai.telemetry.metadata.sessionId", {kSession, 2}},
+        {"ai.settings.context.sessionId", {kSession, 1}},
         {"llmtrace.project", {kProject, 5}},
         {"project.name", {kProject, 3}},
         {"llmtrace.environment", {kEnvironment, 5}},
@@ -583,7 +585,6 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     Str error_type;
     // What decides whether the usage is the span's own (see below).
     std::string_view ai_operation_id, genai_operation;
-    bool ai_sdk_token_details = false;
     std::optional<element> provider_metadata;
     for (auto kv : attrs) {
         n.tick();
@@ -599,8 +600,6 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
                 if (auto in = any_inner(v, which, key); in && in->is_string()) ai_operation_id = std::string_view(*in);
             } else if (key == "ai.response.providerMetadata") {
                 provider_metadata = v;
-            } else if (key.compare(0, 25, "ai.usage.inputTokenDetail") == 0) {
-                ai_sdk_token_details = true;
             }
         } else if (key == "gen_ai.operation.name") {
             std::string_view which;
@@ -630,16 +629,20 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
 
     // Spans that repeat their descendants' usage: the AI SDK's outer spans
     // (ai.generateText, ai.streamText, ... around their doGenerate/doStream
-    // children) and in-process agent invocations (gen_ai.operation.name
-    // invoke_agent with span kind internal; a remote agent, kind client, is a
-    // call of its own). Their numbers stay in attributes, never in the columns,
+    // children) and in-process agent invocations and their steps
+    // (gen_ai.operation.name invoke_agent or agent_step with span kind
+    // internal; a remote agent, kind client, is a call of its own). Their numbers stay in attributes, never in the columns,
     // so summing the columns counts every model call once.
     static const std::string_view kAggregateOps[] = {
         "ai.generateText", "ai.streamText", "ai.generateObject", "ai.streamObject",
         "ai.workflowAgent.stream"};
     for (std::string_view op : kAggregateOps)
         if (ai_operation_id == op) s.aggregate_usage = true;
-    if (genai_operation == "invoke_agent" && !(present(s.kind) && s.kind == "client")) s.aggregate_usage = true;
+    // AI SDK 7 also puts each step's usage on its agent_step span, above the
+    // chat span of that step.
+    if ((genai_operation == "invoke_agent" || genai_operation == "agent_step") &&
+        !(present(s.kind) && s.kind == "client"))
+        s.aggregate_usage = true;
     auto is_usage_target = [](Target t) {
         return t == kInTok || t == kOutTok || t == kCachedTok || t == kCacheWriteTok ||
                t == kReasoningTok || t == kTotalTok || t == kCost;
@@ -715,32 +718,33 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
     s.tokens.reasoning = tokens(kReasoningTok);
     s.tokens.total = tokens(kTotalTok);
     const char* rule = nullptr;
-    // Cache writes the AI SDK reports only in the provider's metadata
-    // (Anthropic: {"anthropic":{"cacheCreationInputTokens":N}}).
-    if (!s.tokens.cache_write && provider_metadata) {
+    // The AI SDK's provider metadata (a JSON string). From Anthropic it holds
+    // the raw usage object as the API returned it (AI SDK 5, whose
+    // ai.usage.inputTokens is Anthropic's input_tokens, which EXCLUDES cache
+    // reads and writes), and the cache writes the usage attributes of AI SDK
+    // 5 leave out (anthropic.cacheCreationInputTokens).
+    if (provider_metadata && !s.aggregate_usage) {
         std::string_view which;
         auto in = any_inner(*provider_metadata, which, "ai.response.providerMetadata");
         std::optional<element> meta;
         if (in && in->is_string()) meta = n.parse_nested(std::string_view(*in));
-        object mo, ao;
-        element cw;
-        if (meta && !meta->get_object().get(mo) && lookup(mo, "anthropic", cw) && !cw.get_object().get(ao) &&
-            lookup(ao, "cacheCreationInputTokens", cw) && !cw.is_null())
-            s.tokens.cache_write = token_count(cw, "ai.response.providerMetadata.anthropic.cacheCreationInputTokens");
-    }
-    // AI SDK 5 and older with Anthropic models: ai.usage.inputTokens is
-    // Anthropic's input_tokens, which EXCLUDES cache reads (cachedInputTokens)
-    // and cache writes; the total (input + output) cannot tell. AI SDK 6 and
-    // later send inputTokenDetails and an inclusive inputTokens.
-    const std::string_view in_key = slots[kInTok].key;
-    if (!s.aggregate_usage && s.tokens.input && !ai_sdk_token_details &&
-        (in_key == "ai.usage.inputTokens" || in_key == "ai.usage.promptTokens") &&
-        present(s.provider) && s.provider == "anthropic" &&
-        s.tokens.cached_input.value_or(0) + s.tokens.cache_write.value_or(0) > 0) {
-        record_raw_usage(s, s.tokens);
-        s.tokens.input = *s.tokens.input + s.tokens.cached_input.value_or(0) + s.tokens.cache_write.value_or(0);
-        if (s.tokens.total) s.tokens.total = *s.tokens.input + s.tokens.output.value_or(0);
-        rule = "ai sdk 5, anthropic: input = inputTokens + cachedInputTokens + cache writes";
+        object mo, ao, uo;
+        element a, u, cw;
+        if (meta && !meta->get_object().get(mo) && lookup(mo, "anthropic", a) && !a.get_object().get(ao)) {
+            if (lookup(ao, "usage", u) && !u.get_object().get(uo) && has_key(uo, "input_tokens")) {
+                // The raw usage is authoritative: Anthropic's own rule applies.
+                if (s.tokens.any()) record_raw_usage(s, s.tokens);
+                s.tokens = Tokens();
+                const Str provider = s.provider;
+                s.provider = "anthropic";
+                rule = read_usage_object(uo, s);
+                s.provider = provider;
+                if (rule) rule = "ai sdk: Anthropic usage of ai.response.providerMetadata (input_tokens excludes the cache)";
+            } else if (!s.tokens.cache_write && lookup(ao, "cacheCreationInputTokens", cw) && !cw.is_null()) {
+                s.tokens.cache_write =
+                    token_count(cw, "ai.response.providerMetadata.anthropic.cacheCreationInputTokens");
+            }
+        }
     }
     finish_tokens(s, rule);
     if (slots[kCost].priority >= 0 && !s.aggregate_usage) {

@@ -60,7 +60,10 @@ const char* read_usage_object(object u, Span& s) {
     if (has(u, "promptTokenCount") || has(u, "candidatesTokenCount")) {
         // Gemini usageMetadata: promptTokenCount includes cachedContentTokenCount;
         // candidatesTokenCount excludes thoughtsTokenCount, which is output too.
-        t.input = token_field(u, "promptTokenCount", p);
+        // toolUsePromptTokenCount (tool results fed back) is input too.
+        auto prompt = token_field(u, "promptTokenCount", p);
+        auto tool_use = token_field(u, "toolUsePromptTokenCount", p);
+        if (prompt || tool_use) t.input = prompt.value_or(0) + tool_use.value_or(0);
         auto cand = token_field(u, "candidatesTokenCount", p);
         t.reasoning = token_field(u, "thoughtsTokenCount", p);
         if (cand || t.reasoning) t.output = cand.value_or(0) + t.reasoning.value_or(0);
