@@ -15,10 +15,10 @@
 -- The same n, seed, base_time and first give a byte-identical file.
 --
 -- Mix (per payload): ~40 % OTLP/JSON batches of 1-20 spans (geometric, mean ~2.7), ~20 %
--- Braintrust span events, ~15 % Vercel drain records, ~25 % native records (5 % of them
--- arrays of 2-3 records); ~1.7 spans and ~2.6 KB per payload on average. ~2 % unknown
--- (unpriced) models, ~3 % error spans, ~1 % of the lines are exact re-deliveries of an
--- earlier line.
+-- Braintrust span events, ~15 % Vercel records (Log Drain, webhook and AI request records,
+-- a third each; see gw_vercel), ~25 % native records (5 % of them arrays of 2-3 records);
+-- ~1.7 spans and ~2.7 KB per payload on average. ~2 % unknown (unpriced) models, ~3 %
+-- error spans, ~1 % of the lines are exact re-deliveries of an earlier line.
 \set ON_ERROR_STOP on
 \if :{?n}
 \else
@@ -410,35 +410,140 @@ FROM x
 $fn$;
 
 -- ---------------------------------------------------------------------------
--- Vercel trace/log drain record (one span).
+-- Vercel record (one span), in three shapes, about a third each:
+--  'log'     a Log Drain record as Vercel documents it (vercel.com/docs/drains/reference/logs):
+--            id, deploymentId, source, host, timestamp (epoch ms), projectId, level, and
+--            optionally message, requestId, statusCode (-1: the lambda crashed),
+--            environment, branch, executionRegion, path, traceId/spanId and a proxy object
+--            (method, path with a query string sometimes, userAgent array, statusCode, ...).
+--            A log line is not an LLM call: no model, no tokens. ~3 % errors (statusCode 500
+--            with level "error"; a few crashes, statusCode -1 with level "error" or "fatal").
+--  'webhook' the record of trace-processor webhook integrations: ISO 8601 timestamp,
+--            duration (ms), status as a word ("success"/"error") or sometimes an HTTP code,
+--            url, method, metadata {model, tokens: a NUMBER, the total} (unpriced: a total
+--            cannot be split into priced parts). ~3 % errors, without tokens.
+--  'ai'      an AI request record: epoch-ms timestamp, HTTP status code, metadata.tokens an
+--            object {input, output, cached} (input includes cached). ~3 % errors.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION pg_temp.gw_vercel(i int, base_ns bigint) RETURNS text
 LANGUAGE sql VOLATILE AS $fn$
 WITH r AS MATERIALIZED (
-    SELECT pg_temp.gw_model(random()) AS model,
-           20 + floor(6000 * random() ^ 3)::bigint AS in_tok,
-           5 + floor(1200 * random() ^ 2)::bigint AS out_tok,
-           random() AS u_cache, random() AS u_frac,
-           random() < 0.03 AS is_err,
-           (base_ns - floor(random() * 259200e9)::bigint) / 1000000 AS ts_ms,
-           150 + floor(9000 * random() ^ 3)::int AS dur_ms,
+    SELECT CASE WHEN u_shape < 1 / 3.0 THEN 'log' WHEN u_shape < 2 / 3.0 THEN 'webhook'
+                ELSE 'ai' END AS shape, q.*
+    FROM (SELECT random() AS u_shape,
+                 pg_temp.gw_model(random()) AS model,
+                 20 + floor(6000 * random() ^ 3)::bigint AS in_tok,
+                 5 + floor(1200 * random() ^ 2)::bigint AS out_tok,
+                 random() AS u_cache, random() AS u_frac,
+                 random() AS u_err,
+                 (base_ns - floor(random() * 259200e9)::bigint) / 1000000 AS ts_ms,
+                 150 + floor(9000 * random() ^ 3)::int AS dur_ms,
+                 1 + floor(random() * 5)::int AS route_n,
+                 floor(random() * 1e6)::int AS req,
+                 random() AS u_src, random() AS u_opt, random() AS u_opt2, random() AS u_q,
+                 pg_temp.gw_text(30 + floor(270 * random() ^ 2)::int, random(), random()) AS logtxt
+         ) AS q
+), x AS (
+    SELECT r.*,
+           u_err < 0.03 AS is_err,
+           -- Log Drain sources; an error line is always a function's
+           CASE WHEN u_err < 0.03 OR u_src < 0.60 THEN 'lambda' WHEN u_src < 0.85 THEN 'edge'
+                ELSE 'static' END AS source,
            (ARRAY['/api/chat', '/api/chat', '/api/summarize', '/api/search', '/api/completion'])
-               [1 + floor(random() * 5)::int] AS url,
-           floor(random() * 1e6)::int AS req
+               [route_n] AS route,
+           (ARRAY['iad1', 'sfo1', 'fra1', 'hnd1'])[1 + (req % 4)] AS region,
+           'prj_' || left(md5('vercel-project/' || (i % 4)), 20) AS project_id,
+           'dpl_' || left(md5('vercel-dpl/' || (i % 40)), 20) AS deployment_id,
+           CASE WHEN u_q < 0.15 THEN '?stream=1' WHEN u_q < 0.25 THEN '?x=1&lang=de'
+                WHEN u_q < 0.30 THEN '?q=caf%C3%A9+refund' ELSE '' END AS query
+    FROM r
+), v AS (
+    SELECT x.*,
+           CASE WHEN source = 'static' THEN (ARRAY['/', '/favicon.ico', '/_next/static/chunks/main-'
+                                                   || left(md5('chunk/' || (i % 9)), 16) || '.js'])
+                                            [1 + (req % 3)]
+                ELSE route END AS req_path,
+           CASE WHEN source = 'static' OR route_n = 4 THEN 'GET' ELSE 'POST' END AS method,
+           CASE WHEN NOT is_err THEN CASE WHEN source = 'static' AND u_opt2 < 0.3 THEN 304 ELSE 200 END
+                WHEN u_err < 0.025 THEN 500 ELSE -1 END AS code,
+           u_opt < 0.85 AS production
+    FROM x
 )
-SELECT json_build_object(
+SELECT CASE shape
+WHEN 'log' THEN json_strip_nulls(json_build_object(
+    'id', left(pg_temp.gw_id('vercel-log/' || i), 28),
+    'message', CASE
+        WHEN code = 500 THEN 'Error: ' || pg_temp.gw_error(u_frac)
+        WHEN code = -1 THEN CASE WHEN u_cache < 0.5 THEN 'Task timed out after 30.02 seconds'
+                                 ELSE 'Error: Runtime exited with error: signal: killed' END
+        WHEN source = 'lambda' AND u_opt2 < 0.9 THEN logtxt
+        WHEN source = 'edge' AND u_opt2 < 0.5 THEN 'middleware: rewrite ' || route || ' -> ' || route || '/v2'
+    END,
+    'timestamp', ts_ms,
+    'source', source,
+    'projectId', project_id,
+    'deploymentId', deployment_id,
+    'host', 'acme-ai-' || left(md5('vercel-dpl/' || (i % 40)), 9) || '-acme.vercel.app',
+    'level', CASE WHEN code = 500 THEN 'error'
+                  WHEN code = -1 THEN CASE WHEN u_q < 0.5 THEN 'error' ELSE 'fatal' END
+                  WHEN u_opt2 > 0.93 THEN 'warning' ELSE 'info' END,
+    'requestId', CASE WHEN source <> 'static' OR u_opt2 < 0.5 THEN
+        region || '::' || left(md5('vercel-req/' || i), 5) || '-' || ts_ms || '-'
+        || substr(md5('vercel-req/' || i), 6, 12) END,
+    -- a function reports its status (an edge line half the time; a static file never:
+    -- its status is the proxy's)
+    'statusCode', CASE WHEN source = 'lambda' AND (is_err OR u_opt < 0.9)
+                         OR source = 'edge' AND u_opt < 0.5 THEN code END,
+    'environment', CASE WHEN production THEN 'production' ELSE 'preview' END,
+    'branch', CASE WHEN u_opt2 < 0.6 THEN CASE WHEN production THEN 'main'
+                                               ELSE 'feat/streaming-' || (i % 7) END END,
+    'executionRegion', CASE WHEN source = 'lambda' THEN region END,
+    'path', CASE WHEN source = 'lambda' AND u_q > 0.5 THEN route END,
+    'traceId', CASE WHEN source = 'lambda' AND u_src < 0.25 THEN pg_temp.gw_id('vercel-trace/' || i) END,
+    'spanId', CASE WHEN source = 'lambda' AND u_src < 0.25
+                   THEN left(pg_temp.gw_id('vercel-otel-span/' || i), 16) END,
+    'proxy', CASE WHEN is_err OR u_frac < 0.97 THEN json_build_object(
+        'timestamp', ts_ms - 3 - (req % 40),
+        'method', method,
+        'host', CASE WHEN production THEN 'chat.acme.example' ELSE 'acme-ai-git-preview-acme.vercel.app' END,
+        'path', req_path || CASE WHEN source = 'static' THEN '' ELSE query END,
+        'userAgent', json_build_array(
+            (ARRAY['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
+                   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+                   'node-fetch/1.0 (+https://github.com/bitinn/node-fetch)',
+                   'python-httpx/0.27.0'])[1 + (req / 4 % 4)]),
+        'referer', CASE WHEN u_opt2 < 0.7 THEN 'https://chat.acme.example/' END,
+        'statusCode', CASE WHEN code = -1 THEN 500 ELSE code END,
+        'clientIp', '203.0.113.' || (req % 254 + 1),
+        'region', region,
+        'scheme', 'https',
+        'vercelCache', CASE WHEN source = 'static' THEN CASE WHEN u_q < 0.8 THEN 'HIT' ELSE 'STALE' END
+                            WHEN source = 'edge' THEN 'BYPASS' ELSE 'MISS' END) END
+))::text
+WHEN 'webhook' THEN json_build_object(
+    'id', 'req_' || left(pg_temp.gw_id('vercel-webhook/' || i), 24),
+    'timestamp', pg_temp.iso(to_timestamp(ts_ms / 1000.0)),
+    'duration', dur_ms,
+    'status', CASE WHEN is_err THEN CASE WHEN u_err < 0.015 THEN to_json('error'::text) ELSE to_json(500) END
+                   WHEN u_opt < 0.08 THEN to_json(200) ELSE to_json('success'::text) END,
+    'url', route || query,
+    'method', CASE WHEN route_n = 4 THEN 'GET' ELSE 'POST' END,
+    'metadata', CASE WHEN is_err THEN json_build_object('model', model)
+                     ELSE json_build_object('model', model, 'tokens', in_tok + out_tok) END
+)::text
+ELSE json_build_object(
     'id', 'req_' || left(pg_temp.gw_id('vercel/' || i), 24),
     'message', 'AI request ' || model,
     'timestamp', ts_ms,
     'duration', dur_ms,
     'status', CASE WHEN is_err THEN 500 ELSE 200 END,
-    'url', url,
+    'url', route,
     'method', 'POST',
     'source', 'lambda',
-    'projectId', 'prj_' || left(md5('vercel-project/' || (i % 4)), 20),
-    'deploymentId', 'dpl_' || left(md5('vercel-dpl/' || (i % 40)), 20),
+    'projectId', project_id,
+    'deploymentId', deployment_id,
     'environment', 'production',
-    'region', (ARRAY['iad1', 'sfo1', 'fra1', 'hnd1'])[1 + (req % 4)],
+    'region', region,
     'metadata', json_build_object(
         'model', model,
         'provider', pg_temp.gw_provider(model),
@@ -446,7 +551,8 @@ SELECT json_build_object(
             'input', in_tok, 'output', out_tok,
             'cached', CASE WHEN u_cache < 0.30 THEN floor(in_tok * 0.9 * u_frac)::bigint ELSE 0 END) END)
 )::text
-FROM r
+END
+FROM v
 $fn$;
 
 -- ---------------------------------------------------------------------------
@@ -574,9 +680,13 @@ LEFT JOIN gw_payload s ON s.i = d.src;
 
 COPY (SELECT line FROM gw_out ORDER BY i) TO STDOUT \g :out
 
-SELECT format('gen_workload: %s payloads (%s otlp, %s braintrust, %s vercel, %s native; %s re-delivered), avg %s bytes, %s MB -> %s',
+SELECT format('gen_workload: %s payloads (%s otlp, %s braintrust, %s vercel [%s log drain, %s webhook, %s ai], %s native; %s re-delivered), avg %s bytes, %s MB -> %s',
               count(*), count(*) FILTER (WHERE fmt = 'otlp'), count(*) FILTER (WHERE fmt = 'braintrust'),
-              count(*) FILTER (WHERE fmt = 'vercel'), count(*) FILTER (WHERE fmt = 'native'),
+              count(*) FILTER (WHERE fmt = 'vercel'),
+              count(*) FILTER (WHERE fmt = 'vercel' AND line LIKE '%"level"%'),
+              count(*) FILTER (WHERE fmt = 'vercel' AND line NOT LIKE '%"level"%' AND line LIKE '%"timestamp" : "%'),
+              count(*) FILTER (WHERE fmt = 'vercel' AND line NOT LIKE '%"level"%' AND line NOT LIKE '%"timestamp" : "%'),
+              count(*) FILTER (WHERE fmt = 'native'),
               (SELECT count(*) FROM gw_dup), round(avg(octet_length(line))),
               round(sum(octet_length(line)) / 1e6, 1), :'out') AS summary
 FROM gw_out \gset

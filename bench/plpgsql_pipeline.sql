@@ -4,10 +4,11 @@
 --   COPY bench_plpgsql.ingest (payload) FROM ...   -- or INSERT; one JSON document per row
 --
 -- A BEFORE INSERT row trigger on bench_plpgsql.ingest detects the format (OTLP/JSON,
--- Braintrust, Vercel drain, native record, or a JSON array of these), normalizes every
--- span into bench_plpgsql.spans (same columns and key as llmtrace.spans, re-deliveries
--- dropped by ON CONFLICT DO NOTHING), prices it from bench_plpgsql.model_prices and
--- returns NULL, so nothing is stored in bench_plpgsql.ingest itself.
+-- Braintrust, Vercel Log Drain / webhook / AI request records, native record, or a JSON
+-- array of these), normalizes every span into bench_plpgsql.spans (same columns and key
+-- as llmtrace.spans, re-deliveries dropped by ON CONFLICT DO NOTHING), prices it from
+-- bench_plpgsql.model_prices and returns NULL, so nothing is stored in
+-- bench_plpgsql.ingest itself.
 --
 -- Token rules (input_tokens always counts ALL input tokens, cached and cache writes included):
 --   OTLP   gen_ai.usage.input_tokens / gen_ai.usage.prompt_tokens / llm.token_count.prompt /
@@ -17,7 +18,8 @@
 --          llm.token_count.prompt_details.cache_write.
 --   Braintrust metrics.prompt_tokens includes metrics.prompt_cached_tokens
 --          (and metrics.prompt_cache_creation_tokens).
---   Vercel metadata.tokens.input includes metadata.tokens.cached.
+--   Vercel metadata.tokens.input includes metadata.tokens.cached; a number as metadata.tokens
+--          (webhook records) is the total.
 --   native usage: OpenAI chat (prompt_tokens includes prompt_tokens_details.cached_tokens),
 --          OpenAI responses (input_tokens with input_tokens_details includes cached_tokens),
 --          Anthropic (input_tokens EXCLUDES cache_read_input_tokens and
@@ -27,7 +29,8 @@
 --        + cache_write x write price + output x output price, USD per million tokens;
 --        a missing part price falls back to the input price. A cost_usd sent in a native
 --        record wins ('reported'); a model without a price gives NULL ('unpriced');
---        a span without token counts is 'no_usage'.
+--        a span without token counts is 'no_usage'; a span with only a total (Vercel
+--        webhook records) is 'unpriced': a total cannot be split into priced parts.
 --
 -- Deliberate simplifications (the workload does not need more): no per-payload
 -- EXCEPTION block (a subtransaction per row would slow the baseline down and overflow the
@@ -232,6 +235,10 @@ BEGIN
         IF reported_cost IS NOT NULL THEN
             s.cost_usd := reported_cost;
             s.cost_status := 'reported';
+        ELSIF s.input_tokens IS NULL AND s.output_tokens IS NULL
+              AND s.cached_input_tokens IS NULL AND s.cache_write_tokens IS NULL THEN
+            -- only a total: it cannot be split into priced parts
+            s.cost_status := 'unpriced';
         ELSE
             s.cost_usd := bench_plpgsql.span_cost(s.provider, s.model, s.input_tokens,
                                                   s.output_tokens, s.cached_input_tokens,
@@ -480,47 +487,94 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------
--- Vercel drain record: one span; `timestamp` (epoch ms) is the start, `duration` in ms.
+-- Vercel record: one span. Three shapes: the Log Drain record (level, statusCode with -1
+-- for a crashed function, proxy {method, path, statusCode, ...}, spanId of the traced
+-- request), the webhook record (ISO 8601 timestamp, status a word or an HTTP code,
+-- url, metadata.tokens a number: the total), and the AI request record (metadata.tokens
+-- {input, output, cached}). `timestamp` (epoch ms or ISO 8601) is the start, `duration`
+-- in ms.
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION bench_plpgsql.ingest_vercel(doc jsonb) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     md jsonb := coalesce(doc -> 'metadata', '{}');
+    px jsonb := coalesce(doc -> 'proxy', '{}');
     tk jsonb := md -> 'tokens';
-    http_status integer := bench_plpgsql.tok(coalesce(doc -> 'status', doc -> 'statusCode'));
-    path text := split_part(doc ->> 'url', '?', 1);
+    ts jsonb := doc -> 'timestamp';
+    st jsonb := doc -> 'status';
+    http_status integer := coalesce(bench_plpgsql.tok(doc -> 'statusCode'),
+                                    bench_plpgsql.tok(px -> 'statusCode'));
+    lvl text := lower(doc ->> 'level');
+    -- url's path, else path, else proxy.path; without the query string
+    raw_path text := coalesce(doc ->> 'url', doc ->> 'path', px ->> 'path');
+    path text := substring(raw_path FROM '^[^?#]*');
+    method text := coalesce(doc ->> 'method', px ->> 'method');
     s bench_plpgsql.spans;
 BEGIN
     s.source_format := 'vercel';
-    s.trace_id := coalesce(doc ->> 'traceId', doc ->> 'id');
-    s.span_id := coalesce(doc ->> 'spanId', doc ->> 'id');
-    s.start_time := to_timestamp((doc ->> 'timestamp')::numeric / 1000);
+    s.span_id := doc ->> 'id';
+    s.trace_id := coalesce(doc ->> 'traceId', doc ->> 'requestId', doc ->> 'id');
+    s.parent_span_id := nullif(doc ->> 'spanId', '');
+    s.start_time := CASE jsonb_typeof(ts)
+                        WHEN 'number' THEN to_timestamp((ts #>> '{}')::numeric / 1000)
+                        WHEN 'string' THEN (ts #>> '{}')::timestamptz END;
     IF s.span_id IS NULL OR s.start_time IS NULL THEN
         RETURN bench_plpgsql.reject(doc, 'vercel record without id or timestamp');
     END IF;
     s.duration_ms := (doc ->> 'duration')::float8;
-    s.name := concat_ws(' ', doc ->> 'method', path);
-    s.kind := 'server';
+    s.name := CASE WHEN path IS NOT NULL THEN concat_ws(' ', method, path) END;
     s.operation := CASE WHEN md ? 'model' THEN 'chat' END;
-    s.status := CASE WHEN http_status >= 400 THEN 'error' WHEN http_status IS NULL THEN 'unset'
-                     ELSE 'ok' END;
-    s.error_message := CASE WHEN http_status >= 400 THEN 'HTTP ' || http_status END;
+    -- status: an HTTP code (statusCode, proxy.statusCode or status) >= 400 or -1 (the
+    -- function crashed), a status word, or a level of error or fatal
+    IF jsonb_typeof(st) = 'number' THEN
+        http_status := bench_plpgsql.tok(st);
+    ELSIF jsonb_typeof(st) = 'string' THEN
+        s.status := CASE lower(st #>> '{}') WHEN 'success' THEN 'ok' WHEN 'ok' THEN 'ok'
+                                            WHEN 'error' THEN 'error' WHEN 'failed' THEN 'error'
+                                            ELSE 'unset' END;
+    END IF;
+    IF http_status = -1 THEN
+        s.status := 'error';
+        s.error_message := 'the function crashed (statusCode -1)';
+    ELSIF http_status >= 400 THEN
+        s.status := 'error';
+        s.error_message := 'HTTP ' || http_status;
+    ELSIF http_status IS NOT NULL THEN
+        s.status := 'ok';
+    END IF;
+    IF lvl IN ('error', 'fatal') THEN
+        s.status := 'error';
+        s.error_message := coalesce(left(nullif(doc ->> 'message', ''), 1000), s.error_message);
+    END IF;
     s.project := doc ->> 'projectId';
     s.environment := doc ->> 'environment';
     s.endpoint := path;
     s.provider := bench_plpgsql.norm_provider(md ->> 'provider');
     s.model := md ->> 'model';
-    s.input_tokens := bench_plpgsql.tok(tk -> 'input');
-    s.output_tokens := bench_plpgsql.tok(tk -> 'output');
-    s.cached_input_tokens := bench_plpgsql.tok(tk -> 'cached');
-    s.cache_write_tokens := bench_plpgsql.tok(tk -> 'cache_write');
-    s.reasoning_tokens := bench_plpgsql.tok(tk -> 'reasoning');
-    s.total_tokens := bench_plpgsql.tok(tk -> 'total');
+    IF jsonb_typeof(tk) = 'number' THEN
+        -- webhook records: the total
+        s.total_tokens := bench_plpgsql.tok(tk);
+    ELSIF jsonb_typeof(tk) = 'object' THEN
+        s.input_tokens := bench_plpgsql.tok(tk -> 'input');
+        s.output_tokens := bench_plpgsql.tok(tk -> 'output');
+        s.cached_input_tokens := bench_plpgsql.tok(tk -> 'cached');
+        s.cache_write_tokens := bench_plpgsql.tok(tk -> 'cache_write');
+        s.reasoning_tokens := bench_plpgsql.tok(tk -> 'reasoning');
+        s.total_tokens := bench_plpgsql.tok(tk -> 'total');
+    END IF;
     s.user_id := md ->> 'user_id';
     s.session_id := md ->> 'session_id';
-    s.attributes := (doc - ARRAY['id', 'traceId', 'spanId', 'timestamp', 'duration', 'status',
-                                 'statusCode', 'projectId', 'environment', 'metadata'])
-        || (md - ARRAY['model', 'provider', 'tokens', 'user_id', 'session_id']);
+    -- everything else (message, source, host, level, statusCode, proxy, ...) as sent;
+    -- url and path only when they held more than the endpoint
+    s.attributes := (doc - ARRAY['id', 'traceId', 'requestId', 'spanId', 'timestamp', 'duration',
+                                 'status', 'url', 'path', 'projectId', 'environment', 'metadata'])
+        || CASE WHEN doc ? 'url' AND raw_path <> path THEN jsonb_build_object('url', doc -> 'url')
+                WHEN doc ? 'path' AND NOT doc ? 'url' AND raw_path <> path
+                    THEN jsonb_build_object('path', doc -> 'path')
+                ELSE '{}' END
+        || CASE WHEN (md - ARRAY['model', 'provider', 'user_id', 'session_id']) = '{}' THEN '{}'
+                ELSE jsonb_build_object('metadata', md - ARRAY['model', 'provider', 'user_id',
+                                                               'session_id']) END;
     RETURN bench_plpgsql.store_span(s, NULL);
 END
 $$;
@@ -653,7 +707,7 @@ BEGIN
         RETURN bench_plpgsql.ingest_braintrust(doc);
     ELSIF doc ? 'trace_id' AND doc ? 'span_id' THEN
         RETURN bench_plpgsql.ingest_native(doc);
-    ELSIF doc ? 'id' AND doc ? 'timestamp' AND (doc ? 'duration' OR doc ? 'url') THEN
+    ELSIF doc ? 'id' AND doc ? 'timestamp' THEN
         RETURN bench_plpgsql.ingest_vercel(doc);
     ELSE
         RETURN bench_plpgsql.reject(doc, 'unknown payload format');

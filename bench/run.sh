@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # llmtrace ingest benchmark: llmtrace vs the same pipeline in PL/pgSQL vs a plain jsonb COPY.
 # Starts its own throwaway cluster, generates the workload, prints tables of figures and
-# ratios. See bench/README.md.
+# ratios. Exits with status 1 when llmtrace quarantines anything of the workload (every
+# payload of it is valid). See bench/README.md.
 #
 #   bash bench/run.sh                                   # the full run (~15-20 min)
 #   N=2000 ROUNDS=2 MEMORY_SPANS=20000 PGBENCH_SECONDS=5 bash bench/run.sh   # a quick one
@@ -137,7 +138,7 @@ WITH docs AS (
     SELECT d ->> 'trace_id', d ->> 'span_id', d ->> 'start_time'
     FROM docs WHERE d ? 'trace_id' AND NOT d ? 'root_span_id'
     UNION ALL
-    SELECT d ->> 'id', d ->> 'id', d ->> 'timestamp'
+    SELECT coalesce(d ->> 'traceId', d ->> 'requestId', d ->> 'id'), d ->> 'id', d ->> 'timestamp'
     FROM docs WHERE d ? 'timestamp' AND NOT d ? 'trace_id' AND NOT d ? 'root_span_id'
 )
 SELECT count(DISTINCT (t, s, st)) FROM k")
@@ -171,6 +172,23 @@ reset_pipeline() {
     esac
     q 'CHECKPOINT'
 }
+# Every payload of the workload is valid: llmtrace must store all of it. Anything in
+# llmtrace.ingest_errors after an llmtrace run fails the benchmark (figures of a pipeline
+# that drops part of its input mean nothing).
+check_quarantine() { # what was run
+    local n
+    n=$(q 'SELECT count(*) FROM llmtrace.ingest_errors')
+    if [ "$n" = 0 ]; then return 0; fi
+    say "FAILED: $1: $n rows in llmtrace.ingest_errors; the workload must be stored entirely. First errors:"
+    "${PSQL[@]}" -c "SELECT error, sqlstate, location, left(payload, 200) AS payload
+                     FROM llmtrace.ingest_errors ORDER BY id LIMIT 5"
+    exit 1
+}
+# The cost_status values of the stored spans, on one line: "priced 25255, aggregate 5035, ..."
+cost_statuses() {
+    q "SELECT string_agg(cost_status || ' ' || n, ', ' ORDER BY n DESC, cost_status)
+       FROM (SELECT cost_status, count(*) AS n FROM $1 GROUP BY 1) AS c"
+}
 
 # ---------------------------------------------------------------------------
 # 1. COPY throughput: ROUNDS rounds, the order of the pipelines rotating each round.
@@ -178,6 +196,7 @@ reset_pipeline() {
 say ""
 say "== COPY of $PAYLOADS payloads, $ROUNDS rounds"
 declare -A SPANS FAILED
+COST_STATUSES=
 for ((r = 0; r < ROUNDS; r++)); do
     order=()
     for ((i = 0; i < ${#PIPELINES[@]}; i++)); do
@@ -194,6 +213,10 @@ for ((r = 0; r < ROUNDS; r++)); do
             echo "$secs" >>"$WORK/times.$p"
             SPANS[$p]=$(q "SELECT count(*) FROM $(spans_table "$p")")
             line+=" $p ${secs}s"
+            if [ "$p" = llmtrace ]; then
+                check_quarantine "COPY round $((r + 1))"
+                [ -n "$COST_STATUSES" ] || COST_STATUSES=$(cost_statuses llmtrace.spans)
+            fi
         else
             FAILED[$p]=1
             say "   $p: COPY FAILED: $(head -n 3 "$WORK/copy.err")"
@@ -214,6 +237,7 @@ SELECT pg_backend_pid() AS backend_pid \gset
 \! grep -E '^(VmHWM|RssAnon):' /proc/\$BENCH_BACKEND_PID/status
 SQL
 )
+    if [ "$p" = llmtrace ]; then check_quarantine "COPY (peak RSS run)"; fi
     HWM[$p]=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' <<<"$out")
     ANON[$p]=$(awk '/^RssAnon:/ { printf "%.0f", $2 / 1024 }' <<<"$out")
 done
@@ -241,6 +265,7 @@ for p in plpgsql llmtrace; do
         say "WARNING: $p stored ${SPANS[$p]} spans, a correct pipeline stores $EXPECTED_SPANS"
     fi
 done
+if [ -n "$COST_STATUSES" ]; then say "llmtrace cost_status: $COST_STATUSES (nothing quarantined)"; fi
 ratio() { # time ratio a/b and the matching throughput ratio
     awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.3f (throughput x%.2f)", a / b, b / a
                                      else printf "n/a" }'
@@ -285,6 +310,7 @@ SQL
         else
             say "   $p: pgbench FAILED: $(tail -n 3 "$WORK/pgbench.$p.out")"
         fi
+        if [ "$p" = llmtrace ]; then check_quarantine pgbench; fi
     done
     printf '%-10s %10s %14s %12s\n' pipeline TPS 'latency ms' 'rows stored'
     for p in "${PIPELINES[@]}"; do
@@ -361,6 +387,7 @@ if [ "$MEMORY_SPANS" -gt 0 ]; then
         elif [ ! -s "$SAMPLES" ]; then
             say "   the COPY ended before its backend could be sampled (${mem_secs}s); raise MEMORY_SPANS"
         else
+            if [ "$mp" = llmtrace ]; then check_quarantine "memory run"; fi
             mem_spans=$(q "SELECT count(*) FROM $(spans_table "$mp")")
             say "   $mem_spans spans stored in ${mem_secs}s ($(awk -v s="$mem_spans" -v t="$mem_secs" 'BEGIN { printf "%.0f", s / t }') spans/s), $(wc -l <"$SAMPLES") samples"
             awk -v interval="$SAMPLE_INTERVAL" '
