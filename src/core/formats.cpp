@@ -352,7 +352,10 @@ void read_vercel(Normalizer& n, object o, Span& s) {
     std::optional<int64_t> code;
     if (auto v = get(o, "statusCode")) code = http_code(*v);
     if (!code && proxy)
-        if (auto v = get(*proxy, "statusCode")) code = http_code(*v);
+        if (auto v = get(*proxy, "statusCode")) {
+            code = http_code(*v);
+            if (code && *code == -1) code.reset();  // proxy: a background revalidation, no status
+        }
     if (auto st = get(o, "status")) {
         if (auto c = http_code(*st))
             code = c;
