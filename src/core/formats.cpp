@@ -353,8 +353,9 @@ void read_vercel(Normalizer& n, object o, Span& s) {
     if (auto v = get(o, "statusCode")) code = http_code(*v);
     if (!code && proxy)
         if (auto v = get(*proxy, "statusCode")) {
-            code = http_code(*v);
-            if (code && *code == -1) code.reset();  // proxy: a background revalidation, no status
+            // proxy.statusCode -1 is a background revalidation: no status.
+            std::optional<int64_t> pc = http_code(*v);
+            if (pc && *pc != -1) code = pc;
         }
     if (auto st = get(o, "status")) {
         if (auto c = http_code(*st))
