@@ -282,12 +282,12 @@ INSERT INTO llmtrace.ingest (payload) VALUES
   ('{"trace_id":"half","span_id":"h3","start_time":"2024-05-05T00:00:00Z"}'),
   ('{"trace_id":"half","span_id":"h4","start_time":"2024-05-05T00:00:00Z","usage":{"prompt_tokens":-1}}'),
   ('{"trace_id":"half","span_id":"h5","start_time":"2024-05-05T00:00:00Z"}');
--- 70 good rows (more than one internal write batch of 64 spans), then a bad one.
+-- 300 good rows (more than one internal write batch of 256 spans), then a bad one.
 INSERT INTO llmtrace.ingest (payload)
-SELECT CASE WHEN i <= 70
+SELECT CASE WHEN i <= 300
             THEN format('{"trace_id":"half","span_id":"m%s","start_time":"2024-05-05T00:00:00Z"}', i)
             ELSE '{"trace_id":"half"' END
-FROM generate_series(1, 71) i ORDER BY i;
+FROM generate_series(1, 301) i ORDER BY i;
 COPY llmtrace.ingest (payload) FROM STDIN;
 {"trace_id":"half","span_id":"c1","start_time":"2024-05-05T00:00:00Z"}
 {"trace_id":"half","span_id":"c2","start_time":"2024-05-05T00:00:00Z","end_time":"2024-05-04T00:00:00Z"}

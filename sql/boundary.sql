@@ -43,11 +43,11 @@ SELECT llmtrace.ingest_json('[{"trace_id":"b","span_id":"c3","start_time":"2024-
 INSERT INTO llmtrace.ingest (payload) VALUES
   ('{"trace_id":"b","span_id":"c5","start_time":"2024-06-01T00:00:00Z"}'),
   ('{"trace_id":"b","span_id":"c6","start_time":"2024-06-01T00:00:00Z","model":"forbidden"}');
--- 70 rows: the first 64 are written while the statement runs, then one fails.
+-- 300 rows (more than one write batch of 256): the first batch is written, then one fails.
 INSERT INTO llmtrace.ingest (payload)
 SELECT format('{"trace_id":"b","span_id":"m%s","start_time":"2024-06-01T00:00:00Z","model":"%s"}',
-              i, CASE WHEN i = 70 THEN 'forbidden' ELSE 'ok' END)
-FROM generate_series(1, 70) i ORDER BY i;
+              i, CASE WHEN i = 300 THEN 'forbidden' ELSE 'ok' END)
+FROM generate_series(1, 300) i ORDER BY i;
 COPY llmtrace.ingest (payload) FROM STDIN;
 {"trace_id":"b","span_id":"c7","start_time":"2024-06-01T00:00:00Z"}
 {"trace_id":"b","span_id":"c8","start_time":"2024-06-01T00:00:00Z","model":"forbidden"}

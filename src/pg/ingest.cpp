@@ -2,7 +2,7 @@
 //
 // Each payload is normalized as a stream: every span is priced and turned into
 // a row of Datums as soon as the normalizer hands it over, every bad span is
-// quarantined at once. Rows wait in a buffer of 64 until the statement ends;
+// quarantined at once. Rows wait in a buffer of 256 (at most 4 MB) until the statement ends;
 // a statement with more rows moves them into a tuplesort (PostgreSQL's own,
 // bounded by work_mem, spilling to temporary files), so memory stays flat
 // whatever the size of a COPY.
@@ -10,7 +10,7 @@
 // At the end of the statement (the statement trigger on llmtrace.ingest, or
 // ingest_json itself) the rows are written in key order (trace_id, span_id by
 // byte, then start_time) with prepared multi-row INSERT ... ON CONFLICT DO
-// NOTHING statements (64, 32, ..., 1 rows). Key order is what keeps
+// NOTHING statements (256, 128, ..., 1 rows). Key order is what keeps
 // concurrent writers from deadlocking: a writer that meets a span another
 // open transaction is inserting waits for it, and since every statement takes
 // its keys in the same order, no two statements can each wait for the other.
@@ -59,13 +59,13 @@ const auto& kColumns = kSpanColumns;
 // Positions of the key columns.
 constexpr int kTraceIdCol = col::trace_id, kSpanIdCol = col::span_id, kStartCol = col::start_time;
 
-constexpr int kBatch = 64;
+constexpr int kBatch = 256;
 // A batch is also bounded in bytes: rows can be large (a resource with
-// thousands of attributes repeats in every span's row), and 64 of them must
+// thousands of attributes repeats in every span's row), and 256 of them must
 // not multiply a payload's size in memory.
 constexpr Size kBatchBytes = 4 * 1024 * 1024;
-constexpr int kPlanSizes = 7;  // 1, 2, 4, ..., 64 rows
-constexpr int kSortedRow = kBatch;      // rows [64, 128): the buffer in key order
+constexpr int kPlanSizes = 9;  // 1, 2, 4, ..., 256 rows
+constexpr int kSortedRow = kBatch;      // rows [256, 512): the buffer in key order
 constexpr int kDirectRow = 2 * kBatch;  // one row written at once
 constexpr int kRows = 2 * kBatch + 1;
 
@@ -81,7 +81,7 @@ struct StatementBuffer {
     int pending = 0;                    // rows in [0, pending)
     int buffer_level = 0;               // transaction nesting level the rows belong to
     bool force_direct = false;          // ingest_json nested inside an ingesting statement
-    Tuplesortstate* sort = nullptr;     // rows beyond the first 64 of a statement
+    Tuplesortstate* sort = nullptr;     // rows beyond the first 256 of a statement
     int64 sorted_rows = 0;
     int64 payload_rows = 0;             // payloads seen by the statement so far
     size_t payload_bytes = 0;           // bytes of payload seen by the statement so far
