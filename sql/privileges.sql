@@ -127,10 +127,16 @@ SELECT span_id FROM llmtrace.spans WHERE trace_id = 'priv' ORDER BY span_id;
 SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.prosecdef
 ORDER BY p.oid::regprocedure::text;
--- No function of the schema lacks a pinned search_path (expect no rows).
+-- No function of the schema lacks a pinned search_path (expect no rows), but
+-- for aggregates (which have no SET clause) and the latency sketch's C
+-- functions, which run no SQL and are called for every row of an aggregate.
 SELECT p.oid::regprocedure AS function_without_search_path
 FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
+  AND p.prokind <> 'a'
+  AND NOT (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+           AND (p.proname LIKE 'latency\_sketch\_%'
+                OR 'llmtrace.latency_sketch'::regtype IN (p.prorettype, p.proargtypes[0])))
 ORDER BY 1::text;
 SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
@@ -150,6 +156,7 @@ SELECT p.oid::regprocedure AS function_without_comment
 FROM pg_proc p
 WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.prorettype <> 'trigger'::regtype
   AND obj_description(p.oid, 'pg_proc') IS NULL
+  AND p.proname NOT LIKE 'latency\_sketch\_%'  -- the type's I/O and aggregate support
 ORDER BY 1::text;
 SELECT c.relname, obj_description(c.oid, 'pg_class') AS comment
 FROM pg_class c

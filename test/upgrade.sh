@@ -63,12 +63,22 @@ SELECT line FROM (
     SELECT 'view ' || r.relname || ' ' || pg_get_viewdef(r.oid)
     FROM rels r WHERE r.relkind IN ('v', 'm')
     UNION ALL
+    SELECT 'type ' || t.typname || ' ' || t.typinput::text || ' ' || t.typoutput::text || ' '
+           || t.typreceive::text || ' ' || t.typsend::text || ' ' || t.typstorage::text
+           || coalesce(' comment=' || obj_description(t.oid, 'pg_type'), '')
+    FROM pg_type t JOIN members m ON m.classid = 'pg_type'::regclass AND m.objid = t.oid
+    UNION ALL
     SELECT 'comment ' || r.relname || ' ' || obj_description(r.oid, 'pg_class')
     FROM rels r WHERE obj_description(r.oid, 'pg_class') IS NOT NULL
     UNION ALL
     SELECT 'function ' || p.oid::regprocedure || ' acl=' || coalesce((SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(p.proacl) x), '-')
            || ' comment=' || coalesce(obj_description(p.oid, 'pg_proc'), '-') || E'\n'
-           || pg_get_functiondef(p.oid)
+           || CASE WHEN p.prokind = 'a'
+                   THEN (SELECT format('aggregate sfunc=%s stype=%s final=%s combine=%s serial=%s deserial=%s parallel=%s',
+                                       a.aggtransfn, a.aggtranstype::regtype, a.aggfinalfn, a.aggcombinefn,
+                                       a.aggserialfn, a.aggdeserialfn, p.proparallel)
+                         FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
+                   ELSE pg_get_functiondef(p.oid) END
     FROM procs pr JOIN pg_proc p ON p.oid = pr.oid
     UNION ALL
     SELECT 'init_privs ' || i.classoid::regclass || ' '

@@ -232,6 +232,122 @@ UPDATE pg_catalog.pg_trigger SET tgenabled = 'A'
 WHERE tgrelid = 'llmtrace.ingest'::pg_catalog.regclass
   AND tgname IN ('ingest_row', 'ingest_statement');
 
+-- ---------------------------------------------------------------------------
+-- llmtrace.latency_sketch: a mergeable latency sketch (DDSketch, relative
+-- accuracy 0.5 %: every quantile within 1 %). Built from values by the
+-- aggregate llmtrace.latency_sketch(double precision), merged by
+-- llmtrace.merge(latency_sketch); both have combine functions, so parallel
+-- query (and later shards) merge partial states. The C functions below run no
+-- SQL, so they pin no search_path (a SET clause would run for every row).
+-- ---------------------------------------------------------------------------
+CREATE TYPE llmtrace.latency_sketch;
+
+CREATE FUNCTION llmtrace.latency_sketch_in(cstring) RETURNS llmtrace.latency_sketch
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_in';
+CREATE FUNCTION llmtrace.latency_sketch_out(llmtrace.latency_sketch) RETURNS cstring
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_out';
+CREATE FUNCTION llmtrace.latency_sketch_recv(internal) RETURNS llmtrace.latency_sketch
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_recv';
+CREATE FUNCTION llmtrace.latency_sketch_send(llmtrace.latency_sketch) RETURNS bytea
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_send';
+
+CREATE TYPE llmtrace.latency_sketch (
+    INPUT = llmtrace.latency_sketch_in,
+    OUTPUT = llmtrace.latency_sketch_out,
+    RECEIVE = llmtrace.latency_sketch_recv,
+    SEND = llmtrace.latency_sketch_send,
+    INTERNALLENGTH = VARIABLE,
+    STORAGE = extended
+);
+
+COMMENT ON TYPE llmtrace.latency_sketch IS
+    'Mergeable latency sketch (DDSketch, 0.5 % relative accuracy); text form '
+    '{"alpha":..,"count":..,"sum":..,"min":..,"max":..,"zero":..,"buckets":[[index,count],...]}.';
+
+CREATE FUNCTION llmtrace.latency_sketch_add(internal, double precision) RETURNS internal
+    LANGUAGE c PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_add';
+CREATE FUNCTION llmtrace.latency_sketch_merge_trans(internal, llmtrace.latency_sketch) RETURNS internal
+    LANGUAGE c PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_merge_trans';
+CREATE FUNCTION llmtrace.latency_sketch_combine(internal, internal) RETURNS internal
+    LANGUAGE c PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_combine';
+CREATE FUNCTION llmtrace.latency_sketch_serialize(internal) RETURNS bytea
+    LANGUAGE c STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_serialize';
+CREATE FUNCTION llmtrace.latency_sketch_deserialize(bytea, internal) RETURNS internal
+    LANGUAGE c STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_deserialize';
+CREATE FUNCTION llmtrace.latency_sketch_final(internal) RETURNS llmtrace.latency_sketch
+    LANGUAGE c PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_final';
+
+CREATE AGGREGATE llmtrace.latency_sketch(double precision) (
+    SFUNC = llmtrace.latency_sketch_add,
+    STYPE = internal,
+    FINALFUNC = llmtrace.latency_sketch_final,
+    COMBINEFUNC = llmtrace.latency_sketch_combine,
+    SERIALFUNC = llmtrace.latency_sketch_serialize,
+    DESERIALFUNC = llmtrace.latency_sketch_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE llmtrace.latency_sketch(double precision) IS
+    'The latency sketch of the non-NULL values (milliseconds, >= 0); NULL for no value.';
+
+CREATE AGGREGATE llmtrace.merge(llmtrace.latency_sketch) (
+    SFUNC = llmtrace.latency_sketch_merge_trans,
+    STYPE = internal,
+    FINALFUNC = llmtrace.latency_sketch_final,
+    COMBINEFUNC = llmtrace.latency_sketch_combine,
+    SERIALFUNC = llmtrace.latency_sketch_serialize,
+    DESERIALFUNC = llmtrace.latency_sketch_deserialize,
+    PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE llmtrace.merge(llmtrace.latency_sketch) IS
+    'Merges latency sketches exactly: the merge of the sketches of parts is the sketch of the whole.';
+
+CREATE FUNCTION llmtrace.quantile(sketch llmtrace.latency_sketch, q double precision)
+    RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_quantile';
+COMMENT ON FUNCTION llmtrace.quantile(llmtrace.latency_sketch, double precision) IS
+    'The q-quantile (0 <= q <= 1) of a sketch, ranked as percentile_disc, within 1 % relative error; '
+    'q = 0 and q = 1 give the exact minimum and maximum.';
+
+CREATE FUNCTION llmtrace.cumulative_counts(sketch llmtrace.latency_sketch, upper_bounds double precision[])
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_cumulative_counts';
+COMMENT ON FUNCTION llmtrace.cumulative_counts(llmtrace.latency_sketch, double precision[]) IS
+    'For each upper bound, how many values are at most it (Prometheus/OpenTelemetry histogram '
+    'buckets); a value counts under a bound when its bucket''s value does.';
+
+CREATE FUNCTION llmtrace.sketch_count(llmtrace.latency_sketch) RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_count';
+CREATE FUNCTION llmtrace.sketch_sum(llmtrace.latency_sketch) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_sum';
+CREATE FUNCTION llmtrace.sketch_min(llmtrace.latency_sketch) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_min';
+CREATE FUNCTION llmtrace.sketch_max(llmtrace.latency_sketch) RETURNS double precision
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_max';
+COMMENT ON FUNCTION llmtrace.sketch_count(llmtrace.latency_sketch) IS 'Number of values in a sketch.';
+COMMENT ON FUNCTION llmtrace.sketch_sum(llmtrace.latency_sketch) IS 'Sum of the values of a sketch.';
+COMMENT ON FUNCTION llmtrace.sketch_min(llmtrace.latency_sketch) IS 'Exact minimum of a sketch (NULL if empty).';
+COMMENT ON FUNCTION llmtrace.sketch_max(llmtrace.latency_sketch) IS 'Exact maximum of a sketch (NULL if empty).';
+
+REVOKE ALL ON ROUTINE llmtrace.latency_sketch_in(cstring), llmtrace.latency_sketch_out(llmtrace.latency_sketch),
+    llmtrace.latency_sketch_recv(internal), llmtrace.latency_sketch_send(llmtrace.latency_sketch),
+    llmtrace.latency_sketch_add(internal, double precision),
+    llmtrace.latency_sketch_merge_trans(internal, llmtrace.latency_sketch),
+    llmtrace.latency_sketch_combine(internal, internal), llmtrace.latency_sketch_serialize(internal),
+    llmtrace.latency_sketch_deserialize(bytea, internal), llmtrace.latency_sketch_final(internal),
+    llmtrace.latency_sketch(double precision), llmtrace.merge(llmtrace.latency_sketch),
+    llmtrace.quantile(llmtrace.latency_sketch, double precision),
+    llmtrace.cumulative_counts(llmtrace.latency_sketch, double precision[]),
+    llmtrace.sketch_count(llmtrace.latency_sketch), llmtrace.sketch_sum(llmtrace.latency_sketch),
+    llmtrace.sketch_min(llmtrace.latency_sketch), llmtrace.sketch_max(llmtrace.latency_sketch) FROM PUBLIC;
+GRANT EXECUTE ON ROUTINE llmtrace.latency_sketch(double precision), llmtrace.merge(llmtrace.latency_sketch),
+    llmtrace.quantile(llmtrace.latency_sketch, double precision),
+    llmtrace.cumulative_counts(llmtrace.latency_sketch, double precision[]),
+    llmtrace.sketch_count(llmtrace.latency_sketch), llmtrace.sketch_sum(llmtrace.latency_sketch),
+    llmtrace.sketch_min(llmtrace.latency_sketch), llmtrace.sketch_max(llmtrace.latency_sketch)
+    TO llmtrace_reader, llmtrace_admin;
+
 -- Privileges: trigger functions need no EXECUTE grant; cost() is for readers.
 REVOKE ALL ON llmtrace.prices_version FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.valid_price(numeric), llmtrace.model_prices_version() FROM PUBLIC;
