@@ -183,3 +183,49 @@ SELECT trace_id, count(*) FROM llmtrace.spans GROUP BY trace_id ORDER BY trace_i
 -- The test objects are gone.
 SELECT count(*) AS test_constraints FROM pg_constraint WHERE conname LIKE 'test\_%';
 SELECT count(*) AS test_triggers FROM pg_trigger WHERE tgname LIKE 'test\_%';
+
+-- ---------------------------------------------------------------------------
+-- Statements of more than one write batch (their rows wait in a tuplesort
+-- until the statement ends) under savepoints, rollbacks and exception blocks,
+-- with a work_mem small enough that the sort spills to temporary files.
+-- ---------------------------------------------------------------------------
+TRUNCATE llmtrace.spans;
+SET work_mem = '64kB';
+BEGIN;
+SAVEPOINT a;
+INSERT INTO llmtrace.ingest (payload)
+SELECT format('{"trace_id":"sp","span_id":"r%s","start_time":"2024-06-02T00:00:00Z"}', i)
+FROM generate_series(1, 2000) i;
+ROLLBACK TO SAVEPOINT a;
+INSERT INTO llmtrace.ingest (payload)
+SELECT format('{"trace_id":"sp","span_id":"k%s","start_time":"2024-06-02T00:00:00Z"}', i)
+FROM generate_series(1, 2000) i;
+COMMIT;
+SELECT left(span_id, 1) AS kind, count(*) FROM llmtrace.spans WHERE trace_id = 'sp' GROUP BY 1 ORDER BY 1;
+BEGIN;
+INSERT INTO llmtrace.ingest (payload)
+SELECT format('{"trace_id":"sp","span_id":"x%s","start_time":"2024-06-02T00:00:00Z"}', i)
+FROM generate_series(1, 2000) i;
+ROLLBACK;
+DO $$
+BEGIN
+    INSERT INTO llmtrace.ingest (payload)
+    SELECT format('{"trace_id":"sp","span_id":"d%s","start_time":"2024-06-02T00:00:00Z"}', i)
+    FROM generate_series(1, 2000) i;
+    RAISE EXCEPTION 'undo';
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'caught: %', SQLERRM;
+END
+$$;
+-- In an exception block that does not fail, the rows stay.
+DO $$
+BEGIN
+    INSERT INTO llmtrace.ingest (payload)
+    SELECT format('{"trace_id":"sp","span_id":"e%s","start_time":"2024-06-02T00:00:00Z"}', i)
+    FROM generate_series(1, 2000) i;
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'not reached';
+END
+$$;
+SELECT left(span_id, 1) AS kind, count(*) FROM llmtrace.spans WHERE trace_id = 'sp' GROUP BY 1 ORDER BY 1;
+RESET work_mem;
