@@ -172,6 +172,15 @@ RESET llmtrace.max_payload_bytes;
 SELECT llmtrace.cost('openai', 'gpt-4o', 100, 10) AS cold;
 SELECT llmtrace.ingest_json('{"trace_id":"warm","span_id":"w1","start_time":"2025-01-01T00:00:00Z","model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":1}}') AS stored;
 SELECT llmtrace.cost('openai', 'gpt-4o', 100, 10) AS warm;
+-- A role given EXECUTE on cost() but no SELECT on the prices gets no price,
+-- though this backend's price cache is warm.
+\c - postgres
+GRANT EXECUTE ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz) TO regress_hw;
+\c - regress_hw
+SELECT llmtrace.ingest_json('{"trace_id":"warm","span_id":"w2","start_time":"2025-01-01T00:00:00Z","model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":1}}') AS stored;
+SELECT llmtrace.cost('openai', 'gpt-4o', 100, 10) AS execute_without_select;
+\c - postgres
+REVOKE EXECUTE ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigint, timestamptz) FROM regress_hw;
 \c - regress_hr
 SELECT llmtrace.cost('openai', 'gpt-4o', 100, 10) AS reader;
 SELECT llmtrace.cost('openai', 'gpt-4o', 0, 0, 9000000000000000000, 9000000000000000000);
