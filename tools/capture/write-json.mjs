@@ -6,10 +6,17 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const OUT_DIR = process.env.CAPTURE_OUT ?? join(here, '..', '..', 'test', 'data', 'emitters');
 
+// The repository's location on the machine that captured (emitters record
+// their caller's file path) is written as "file:///app/".
+const repo = join(here, '..', '..');
+function scrub(text) {
+  return text.split('file://' + repo + '/').join('file:///app/').split(repo + '/').join('/app/');
+}
+
 export function writeJson(name, obj) {
   mkdirSync(OUT_DIR, { recursive: true });
   const file = join(OUT_DIR, name);
-  writeFileSync(file, pretty(obj) + '\n');
+  writeFileSync(file, scrub(pretty(obj)) + '\n');
   console.log(`wrote ${file}`);
 }
 
