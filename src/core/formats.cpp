@@ -15,12 +15,6 @@ bool in(Keys keys, std::string_view k) {
     return std::find(keys.begin(), keys.end(), k) != keys.end();
 }
 
-std::optional<element> get(object o, std::string_view key) {
-    element v;
-    if (!lookup(o, key, v) || v.is_null()) return std::nullopt;
-    return v;
-}
-
 std::optional<element> first_of(object o, Keys keys) {
     for (auto k : keys)
         if (auto v = get(o, k)) return v;

@@ -185,6 +185,12 @@ inline bool has_key(object o, std::string_view key) {
     element v;
     return lookup(o, key, v);
 }
+// The value of `key` unless it is absent or null (the last one counts).
+inline std::optional<element> get(object o, std::string_view key) {
+    element v;
+    if (!lookup(o, key, v) || v.is_null()) return std::nullopt;
+    return v;
+}
 // A span id, trace id or parent id: at most kMaxIdBytes bytes.
 Str checked_id(Str id, std::string_view field);
 

@@ -159,12 +159,6 @@ bool parse_indexed(std::string_view key, const IndexedPrefix& p, IndexedField& o
     return true;
 }
 
-std::optional<element> get(object o, std::string_view key) {
-    element v;
-    if (!lookup(o, key, v) || v.is_null()) return std::nullopt;
-    return v;
-}
-
 // An OTLP KeyValue entry {"key": "...", "value": {AnyValue}}: false when it is
 // not an object with a string key. `value` is null when absent.
 bool kv_entry(element kv, std::string_view& key, element& value, bool& has_value) {

@@ -7,20 +7,36 @@ namespace llmtrace::core::detail {
 
 namespace {
 
-bool has(object o, std::string_view key) {
-    element v;
-    return lookup(o, key, v) && !v.is_null();
-}
+bool has(object o, std::string_view key) { return get(o, key).has_value(); }
 
 std::optional<int64_t> nested_tokens(object o, std::string_view obj_key, std::string_view key,
                                      std::string_view prefix) {
-    element v;
     object inner;
-    if (!lookup(o, obj_key, v) || v.is_null()) return std::nullopt;
-    if (v.get_object().get(inner))
+    auto v = get(o, obj_key);
+    if (!v) return std::nullopt;
+    if (v->get_object().get(inner))
         fail(sqlstate::kInvalidParameter,
              std::string(prefix) + std::string(obj_key) + " must be an object");
     return token_field(inner, key, std::string(prefix) + std::string(obj_key) + ".");
+}
+
+// Usage objects whose input count EXCLUDES cache reads and writes (Anthropic
+// Messages, Amazon Bedrock Converse): all three are input. Returns `rule`
+// when the cache made a difference, nullptr otherwise.
+struct ExclusiveKeys {
+    std::string_view input, cache_read, cache_write, output, total;
+};
+const char* read_exclusive_cache(object u, const ExclusiveKeys& k, const char* rule, Tokens& t) {
+    const std::string_view p = "usage.";
+    auto in = token_field(u, k.input, p);
+    auto cr = token_field(u, k.cache_read, p);
+    auto cw = token_field(u, k.cache_write, p);
+    if (in || cr || cw) t.input = in.value_or(0) + cr.value_or(0) + cw.value_or(0);
+    t.cached_input = cr;
+    t.cache_write = cw;
+    t.output = token_field(u, k.output, p);
+    t.total = token_field(u, k.total, p);
+    return cr.value_or(0) + cw.value_or(0) > 0 ? rule : nullptr;
 }
 
 // A member that looks like a token count: an integer under a key that says "token".
@@ -76,17 +92,9 @@ const char* read_usage_object(object u, Span& s) {
         has(u, "cacheWriteInputTokens")) {
         // Amazon Bedrock Converse: inputTokens EXCLUDES cacheReadInputTokens and
         // cacheWriteInputTokens; totalTokens counts all of them.
-        auto in = token_field(u, "inputTokens", p);
-        auto cr = token_field(u, "cacheReadInputTokens", p);
-        auto cw = token_field(u, "cacheWriteInputTokens", p);
-        if (in || cr || cw) t.input = in.value_or(0) + cr.value_or(0) + cw.value_or(0);
-        t.cached_input = cr;
-        t.cache_write = cw;
-        t.output = token_field(u, "outputTokens", p);
-        t.total = token_field(u, "totalTokens", p);
-        return cr.value_or(0) + cw.value_or(0) > 0
-                   ? "bedrock converse: input = inputTokens + cacheReadInputTokens + cacheWriteInputTokens"
-                   : nullptr;
+        return read_exclusive_cache(
+            u, {"inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens", "outputTokens", "totalTokens"},
+            "bedrock converse: input = inputTokens + cacheReadInputTokens + cacheWriteInputTokens", t);
     }
     const bool anthropic = has(u, "cache_read_input_tokens") ||
                            has(u, "cache_creation_input_tokens") ||
@@ -94,17 +102,9 @@ const char* read_usage_object(object u, Span& s) {
     if (anthropic) {
         // Anthropic Messages: input_tokens EXCLUDES cache_read_input_tokens and
         // cache_creation_input_tokens; all three are input.
-        auto in = token_field(u, "input_tokens", p);
-        auto cr = token_field(u, "cache_read_input_tokens", p);
-        auto cw = token_field(u, "cache_creation_input_tokens", p);
-        if (in || cr || cw) t.input = in.value_or(0) + cr.value_or(0) + cw.value_or(0);
-        t.cached_input = cr;
-        t.cache_write = cw;
-        t.output = token_field(u, "output_tokens", p);
-        t.total = token_field(u, "total_tokens", p);
-        return cr.value_or(0) + cw.value_or(0) > 0
-                   ? "anthropic: input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens"
-                   : nullptr;
+        return read_exclusive_cache(
+            u, {"input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens", "total_tokens"},
+            "anthropic: input = input_tokens + cache_read_input_tokens + cache_creation_input_tokens", t);
     }
     // OpenAI Responses API: input_tokens includes input_tokens_details.cached_tokens;
     // output_tokens includes output_tokens_details.reasoning_tokens.

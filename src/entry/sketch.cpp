@@ -129,6 +129,22 @@ State* state_arg(FunctionCallInfo fcinfo, int arg) {
     return PG_ARGISNULL(arg) ? nullptr : reinterpret_cast<State*>(PG_GETARG_POINTER(arg));
 }
 
+// The double precision a function of the sketch in argument 0 gives, or SQL
+// NULL when it gives none (an empty sketch).
+template <typename Fn>
+Datum float8_or_null(FunctionCallInfo fcinfo, Fn&& fn) {
+    Datum d = PG_GETARG_DATUM(0);
+    double value = 0;
+    Datum found = pg::entry_boundary([&]() -> Datum {
+        std::optional<double> v = fn(sketch_of(d, "XX001"));
+        if (!v) return (Datum)0;
+        value = *v;
+        return (Datum)1;
+    });
+    if (found == (Datum)0) PG_RETURN_NULL();
+    PG_RETURN_FLOAT8(value);
+}
+
 }  // namespace
 
 // latency_sketch_in(cstring): the text form, {"alpha":..., "buckets":[[i,c],...], ...}.
@@ -253,17 +269,8 @@ extern "C" Datum llmtrace_sketch_final(PG_FUNCTION_ARGS) {
 // quantile(latency_sketch, q): the value at rank max(1, ceil(q * count)), as
 // percentile_disc ranks, within the sketch's relative accuracy; NULL if empty.
 extern "C" Datum llmtrace_sketch_quantile(PG_FUNCTION_ARGS) {
-    Datum d = PG_GETARG_DATUM(0);
     const double q = PG_GETARG_FLOAT8(1);
-    double value = 0;
-    Datum found = pg::entry_boundary([&]() -> Datum {
-        auto v = sketch_of(d, "XX001").quantile(q);
-        if (!v) return (Datum)0;
-        value = *v;
-        return (Datum)1;
-    });
-    if (found == (Datum)0) PG_RETURN_NULL();
-    PG_RETURN_FLOAT8(value);
+    return float8_or_null(fcinfo, [q](const core::Sketch& s) { return s.quantile(q); });
 }
 
 // cumulative_counts(latency_sketch, bounds float8[]) -> bigint[]: for each
@@ -308,27 +315,9 @@ extern "C" Datum llmtrace_sketch_sum(PG_FUNCTION_ARGS) {
 }
 
 extern "C" Datum llmtrace_sketch_min(PG_FUNCTION_ARGS) {
-    Datum d = PG_GETARG_DATUM(0);
-    double v = 0;
-    Datum found = pg::entry_boundary([&]() -> Datum {
-        auto m = sketch_of(d, "XX001").min();
-        if (!m) return (Datum)0;
-        v = *m;
-        return (Datum)1;
-    });
-    if (found == (Datum)0) PG_RETURN_NULL();
-    PG_RETURN_FLOAT8(v);
+    return float8_or_null(fcinfo, [](const core::Sketch& s) { return s.min(); });
 }
 
 extern "C" Datum llmtrace_sketch_max(PG_FUNCTION_ARGS) {
-    Datum d = PG_GETARG_DATUM(0);
-    double v = 0;
-    Datum found = pg::entry_boundary([&]() -> Datum {
-        auto m = sketch_of(d, "XX001").max();
-        if (!m) return (Datum)0;
-        v = *m;
-        return (Datum)1;
-    });
-    if (found == (Datum)0) PG_RETURN_NULL();
-    PG_RETURN_FLOAT8(v);
+    return float8_or_null(fcinfo, [](const core::Sketch& s) { return s.max(); });
 }

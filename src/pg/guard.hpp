@@ -74,6 +74,12 @@ namespace detail {
 // Message storage for errors raised after the catch blocks are left: static,
 // so that raising does not need an allocation that could itself fail.
 inline char boundary_message[2048];
+
+// Keeps the message of bad input for raising; returns its SQLSTATE.
+inline int input_error(const char* s, const char* what) {
+    strlcpy(boundary_message, what, sizeof boundary_message);
+    return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
+}
 }  // namespace detail
 
 template <typename Fn>
@@ -87,13 +93,9 @@ Datum entry_boundary(Fn&& fn) {
     } catch (const PgError& e) {
         pg_error = e.edata();
     } catch (const core::InputError& e) {
-        const char* s = e.sqlstate();
-        sqlstate = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
-        strlcpy(detail::boundary_message, e.what(), sizeof detail::boundary_message);
+        sqlstate = detail::input_error(e.sqlstate(), e.what());
     } catch (const RaisedInputError& e) {
-        const char* s = e.sqlstate();
-        sqlstate = MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
-        strlcpy(detail::boundary_message, e.what(), sizeof detail::boundary_message);
+        sqlstate = detail::input_error(e.sqlstate(), e.what());
     } catch (const std::bad_alloc&) {
         sqlstate = ERRCODE_OUT_OF_MEMORY;
         strlcpy(detail::boundary_message, "llmtrace: out of memory", sizeof detail::boundary_message);
