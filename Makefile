@@ -3,8 +3,8 @@
 EXTENSION   = llmtrace
 EXTVERSION  = 0.2.0
 MODULE_big  = llmtrace
-DATA_built  = llmtrace--$(EXTVERSION).sql
-DATA        = src/sql/llmtrace--0.1.0.sql src/sql/llmtrace--0.1.0--0.2.0.sql
+DATA_built  = llmtrace--$(EXTVERSION).sql llmtrace--0.1.0--0.2.0.sql
+DATA        = src/sql/llmtrace--0.1.0.sql
 PGFILEDESC  = "llmtrace - LLM trace processing inside PostgreSQL"
 
 CORE_SRCS  = $(wildcard src/core/*.cpp)
@@ -31,8 +31,13 @@ include $(PGXS)
 
 
 
-# The install script is the schema plus the seeded price list (data/model_prices.csv).
-llmtrace--$(EXTVERSION).sql: src/sql/llmtrace.sql data/model_prices.csv
-	sed -e '/^-- @MODEL_PRICES_CSV@$$/{r data/model_prices.csv' -e 'd}' src/sql/llmtrace.sql > $@
+# The install script is the schema, the summaries (src/sql/summaries.sql, also
+# part of the upgrade to 0.2.0) and the seeded price list (data/model_prices.csv).
+llmtrace--$(EXTVERSION).sql: src/sql/llmtrace.sql src/sql/summaries.sql data/model_prices.csv
+	sed -e '/^-- @MODEL_PRICES_CSV@$$/{r data/model_prices.csv' -e 'd}' \
+	    -e '/^-- @SUMMARIES@$$/{r src/sql/summaries.sql' -e 'd}' src/sql/llmtrace.sql > $@
+
+llmtrace--0.1.0--0.2.0.sql: src/sql/upgrade--0.1.0--0.2.0.sql src/sql/summaries.sql
+	sed -e '/^-- @SUMMARIES@$$/{r src/sql/summaries.sql' -e 'd}' src/sql/upgrade--0.1.0--0.2.0.sql > $@
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)

@@ -20,12 +20,14 @@ PGDLLEXPORT Datum llmtrace_ingest_statement_trigger(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_ingest_json(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_cost(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_prices_changed(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_rollup_retention_days(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(llmtrace_ingest_row_trigger);
 PG_FUNCTION_INFO_V1(llmtrace_ingest_statement_trigger);
 PG_FUNCTION_INFO_V1(llmtrace_ingest_json);
 PG_FUNCTION_INFO_V1(llmtrace_cost);
 PG_FUNCTION_INFO_V1(llmtrace_prices_changed);
+PG_FUNCTION_INFO_V1(llmtrace_rollup_retention_days);
 
 void _PG_init(void) {
     pg::define_settings();
@@ -154,4 +156,11 @@ extern "C" Datum llmtrace_prices_changed(PG_FUNCTION_ARGS) {
                         errmsg("llmtrace.prices_changed may only be used as a trigger of llmtrace.model_prices")));
     CacheInvalidateRelcache(td->tg_relation);
     return PointerGetDatum(nullptr);
+}
+
+// llmtrace.rollup_retention_days() -> integer: the setting, read through the
+// library (which defines it), so SQL that calls this works in a session that
+// has not loaded the library yet.
+extern "C" Datum llmtrace_rollup_retention_days(PG_FUNCTION_ARGS) {
+    PG_RETURN_INT32(pg::rollup_retention_days);
 }

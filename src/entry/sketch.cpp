@@ -38,6 +38,7 @@ PGDLLEXPORT Datum llmtrace_sketch_count(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_sketch_sum(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_sketch_min(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_sketch_max(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_sketch_merge2(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(llmtrace_sketch_in);
 PG_FUNCTION_INFO_V1(llmtrace_sketch_out);
@@ -55,6 +56,7 @@ PG_FUNCTION_INFO_V1(llmtrace_sketch_count);
 PG_FUNCTION_INFO_V1(llmtrace_sketch_sum);
 PG_FUNCTION_INFO_V1(llmtrace_sketch_min);
 PG_FUNCTION_INFO_V1(llmtrace_sketch_max);
+PG_FUNCTION_INFO_V1(llmtrace_sketch_merge2);
 }
 
 namespace {
@@ -225,6 +227,23 @@ extern "C" Datum llmtrace_sketch_merge_trans(PG_FUNCTION_ARGS) {
     });
     if (result == (Datum)0) PG_RETURN_NULL();
     return result;
+}
+
+// merge(a, b): the merge of two sketches; NULL is the empty sketch (a NULL
+// result when both are NULL).
+extern "C" Datum llmtrace_sketch_merge2(PG_FUNCTION_ARGS) {
+    if (PG_ARGISNULL(0) && PG_ARGISNULL(1)) PG_RETURN_NULL();
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) {
+        // One side only: validated and returned as it is.
+        Datum d = PG_GETARG_DATUM(PG_ARGISNULL(0) ? 1 : 0);
+        return pg::entry_boundary([&]() -> Datum { return datum_of(sketch_of(d, "XX001")); });
+    }
+    Datum a = PG_GETARG_DATUM(0), b = PG_GETARG_DATUM(1);
+    return pg::entry_boundary([&]() -> Datum {
+        core::Sketch s = sketch_of(a, "XX001");
+        s.merge(sketch_of(b, "XX001"));
+        return datum_of(s);
+    });
 }
 
 // Combine function: merges the second partial state into the first.

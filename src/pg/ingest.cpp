@@ -27,6 +27,7 @@
 #include "pg/jsonb_builder.hpp"
 #include "pg/pg_time.hpp"
 #include "pg/price_cache.hpp"
+#include "pg/rollup.hpp"
 #include "pg/schema_check.hpp"
 #include "pg/settings.hpp"
 #include "pg/span_columns.hpp"
@@ -78,6 +79,7 @@ struct StatementBuffer {
     Datum values[kRows * kCols];
     char nulls[kRows * kCols];
     int64 row_no[kRows];                // the payload row of the statement each span came from
+    bool stored[kRows];                 // written rows: newly stored (not a re-delivery)
     int pending = 0;                    // rows in [0, pending)
     int buffer_level = 0;               // transaction nesting level the rows belong to
     bool force_direct = false;          // ingest_json nested inside an ingesting statement
@@ -92,9 +94,11 @@ struct StatementBuffer {
     TupleDesc sort_desc = nullptr;      // the columns + row_no
     TupleTableSlot* put_slot = nullptr;
     TupleTableSlot* get_slot = nullptr;
-    KeptPlan insert_plans[kPlanSizes];
+    // [0]: plain INSERTs; [1]: INSERT ... RETURNING the key, to learn which
+    // rows were newly stored (llmtrace.rollups on).
+    KeptPlan insert_plans[2][kPlanSizes];
     KeptPlan quarantine_plan;
-    std::string insert_sql[kPlanSizes];
+    std::string insert_sql[2][kPlanSizes];
 };
 
 StatementBuffer buf;
@@ -119,6 +123,7 @@ void on_xact(XactEvent event, void*) {
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
         discard_pending(false);
+        rollup::discard();
         buf.payload_rows = 0;
         buf.payload_bytes = 0;
         buf.spans = 0;
@@ -142,13 +147,14 @@ void on_xact(XactEvent event, void*) {
 
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
     int level = GetCurrentTransactionNestLevel();
+    if (event == SUBXACT_EVENT_ABORT_SUB) rollup::discard_from_level(level);
     if (!rows_pending()) return;
     if (event == SUBXACT_EVENT_ABORT_SUB && buf.buffer_level >= level) discard_pending(true);
     if (event == SUBXACT_EVENT_COMMIT_SUB && buf.buffer_level >= level) buf.buffer_level = level - 1;
 }
 
-const std::string& insert_query(int size_index) {
-    std::string& q = buf.insert_sql[size_index];
+const std::string& insert_query(int returning, int size_index) {
+    std::string& q = buf.insert_sql[returning][size_index];
     if (q.empty()) {
         int rows = 1 << size_index;
         q = "INSERT INTO llmtrace.spans (";
@@ -167,13 +173,43 @@ const std::string& insert_query(int size_index) {
             q += ')';
         }
         q += " ON CONFLICT DO NOTHING";
+        if (returning) q += " RETURNING trace_id, span_id, start_time";
     }
     return q;
 }
 
+std::string_view text_datum(Datum d) {
+    text* t = reinterpret_cast<text*>(DatumGetPointer(d));
+    return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+// Marks which rows of [first, first + count) the INSERT just run stored: its
+// RETURNING rows are those rows, in order, less the ones that conflicted.
+void mark_stored(int first, int count) {
+    SPITupleTable* tt = SPI_tuptable;
+    uint64 j = 0;
+    for (int r = first; r < first + count; ++r) {
+        buf.stored[r] = false;
+        if (j >= SPI_processed) continue;
+        bool isnull;
+        const Datum* v = &buf.values[r * kCols];
+        Datum t = SPI_getbinval(tt->vals[j], tt->tupdesc, 1, &isnull);
+        Datum s = SPI_getbinval(tt->vals[j], tt->tupdesc, 2, &isnull);
+        Datum st = SPI_getbinval(tt->vals[j], tt->tupdesc, 3, &isnull);
+        if (text_datum(t) == text_datum(v[kTraceIdCol]) && text_datum(s) == text_datum(v[kSpanIdCol]) &&
+            DatumGetTimestampTz(st) == DatumGetTimestampTz(v[kStartCol])) {
+            buf.stored[r] = true;
+            ++j;
+        }
+    }
+    if (j != SPI_processed) elog(ERROR, "llmtrace: the stored spans do not match the rows written");
+    SPI_freetuptable(tt);
+}
+
 // Writes rows [first, first + count) of the buffer; must run inside pg_guard
-// with SPI connected. Returns the number of rows stored.
-uint64 write_rows(int first, int count) {
+// with SPI connected. Returns the number of rows stored; with `returning`,
+// buf.stored says which.
+uint64 write_rows(int first, int count, int returning) {
     static Oid argtypes[kBatch * kCols];
     uint64 stored = 0;
     int done = 0;
@@ -181,18 +217,15 @@ uint64 write_rows(int first, int count) {
         int size = 1 << idx;
         while (count - done >= size) {
             for (int i = 0; i < size * kCols; ++i) argtypes[i] = kColumns[i % kCols].type;
-            buf.insert_plans[idx].get(buf.insert_sql[idx].c_str(), size * kCols, argtypes);
-            stored += buf.insert_plans[idx].execute(&buf.values[(first + done) * kCols],
-                                                    &buf.nulls[(first + done) * kCols], false, SPI_OK_INSERT);
+            KeptPlan& plan = buf.insert_plans[returning][idx];
+            plan.get(buf.insert_sql[returning][idx].c_str(), size * kCols, argtypes);
+            stored += plan.execute(&buf.values[(first + done) * kCols], &buf.nulls[(first + done) * kCols], false,
+                                   returning ? SPI_OK_INSERT_RETURNING : SPI_OK_INSERT);
+            if (returning) mark_stored(first + done, size);
             done += size;
         }
     }
     return stored;
-}
-
-std::string_view text_datum(Datum d) {
-    text* t = reinterpret_cast<text*>(DatumGetPointer(d));
-    return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
 // A short error context for a failed write: which spans, from which payload
@@ -221,14 +254,21 @@ void set_write_context(ErrorData* ed, int first, int count) {
     pg_guard([&] { ed->context = MemoryContextStrdup(GetMemoryChunkContext(ed), ctx.c_str()); });
 }
 
+// Appends the summary deltas of the spans written so far, in the same
+// (sub)transaction as the spans. Not inside pg_guard.
+void write_deltas() {
+    if (rollup::pending()) rollup::write();
+}
+
 uint64 write_now(int first, int count) {
     if (count == 0) return 0;
-    for (int idx = 0; idx < kPlanSizes; ++idx) insert_query(idx);
+    const int returning = rollups_enabled ? 1 : 0;
+    for (int idx = 0; idx < kPlanSizes; ++idx) insert_query(returning, idx);
     uint64 stored = 0;
     try {
         pg_guard([&] {
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-            stored = write_rows(first, count);
+            stored = write_rows(first, count, returning);
             SPI_finish();
         });
     } catch (PgError& e) {
@@ -236,6 +276,11 @@ uint64 write_now(int first, int count) {
         throw;
     }
     buf.stored_count += stored;
+    if (returning) {
+        for (int r = first; r < first + count; ++r)
+            if (buf.stored[r]) rollup::add(&buf.values[r * kCols], &buf.nulls[r * kCols]);
+        if (rollup::over_bound()) write_deltas();
+    }
     return stored;
 }
 
@@ -471,6 +516,7 @@ void buffer_span(const core::Span& s, int64 row_no) {
     buf.row_no[row] = row_no;
     if (direct) {
         write_now(row, 1);
+        write_deltas();
         return;
     }
     if (!rows_pending()) buf.buffer_level = level;
@@ -696,6 +742,7 @@ uint64_t flush_spans() {
     }
     if (buf.buffer_level != GetCurrentTransactionNestLevel()) return 0;
     uint64_t stored = buf.sort ? write_sorted() : write_buffer_sorted();
+    write_deltas();
     discard_pending(true);
     end_statement();
     return stored;

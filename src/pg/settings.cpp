@@ -9,6 +9,8 @@ int on_error = kOnErrorQuarantine;
 int store_content = kStoreFull;
 int max_payload_bytes = 8 * 1024 * 1024;
 int quarantine_max_bytes = 64 * 1024;
+bool rollups_enabled = true;
+int rollup_retention_days = 35;
 
 namespace {
 
@@ -56,6 +58,19 @@ void define_settings() {
         "0 keeps none of its text.",
         &quarantine_max_bytes, 64 * 1024, 0, MaxAllocSize, PGC_SUSET, GUC_UNIT_BYTE, nullptr,
         nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "llmtrace.rollups",
+        "Whether ingest adds the spans it stores to the summaries.",
+        "On (the default), every newly stored span is counted in llmtrace.metrics_summary() and "
+        "llmtrace.daily_cost_summary in the same transaction. Off is for measuring the cost of "
+        "the summaries: spans stored while it is off are in no summary.",
+        &rollups_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "llmtrace.rollup_retention_days",
+        "Days of hourly rollups kept (daily rollups are kept forever).",
+        "llmtrace.fold_rollups() drops hourly rollups of days older than this; the live "
+        "metrics functions accept windows up to this many days.",
+        &rollup_retention_days, 35, 1, 36500, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("llmtrace");
 #else

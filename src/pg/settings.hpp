@@ -11,6 +11,9 @@ extern int store_content;         // llmtrace.store_content
 extern int max_payload_bytes;     // llmtrace.max_payload_bytes (superuser-set limit)
 extern int quarantine_max_bytes;  // llmtrace.quarantine_max_bytes (superuser-set limit)
 
+extern bool rollups_enabled;      // llmtrace.rollups (superuser-set)
+extern int rollup_retention_days; // llmtrace.rollup_retention_days (superuser-set)
+
 void define_settings();
 
 }  // namespace llmtrace::pg

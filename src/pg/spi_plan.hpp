@@ -30,6 +30,12 @@ public:
         return SPI_processed;
     }
 
+    // Forgets the plan (the next get() prepares it again).
+    void reset() {
+        if (plan_) SPI_freeplan(plan_);
+        plan_ = nullptr;
+    }
+
 private:
     SPIPlanPtr plan_ = nullptr;
 };

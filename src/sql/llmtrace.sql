@@ -708,6 +708,8 @@ COMMENT ON FUNCTION llmtrace.sketch_sum(llmtrace.latency_sketch) IS 'Sum of the 
 COMMENT ON FUNCTION llmtrace.sketch_min(llmtrace.latency_sketch) IS 'Exact minimum of a sketch (NULL if empty).';
 COMMENT ON FUNCTION llmtrace.sketch_max(llmtrace.latency_sketch) IS 'Exact maximum of a sketch (NULL if empty).';
 
+-- @SUMMARIES@
+
 -- ---------------------------------------------------------------------------
 -- Privileges: only the llmtrace roles get anything.
 -- ---------------------------------------------------------------------------

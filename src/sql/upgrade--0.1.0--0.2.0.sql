@@ -362,3 +362,5 @@ GRANT UPDATE (cost_usd, cost_status) ON llmtrace.spans TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.valid_price(numeric) TO llmtrace_admin;
 -- (also invalidates the view's cached triggers in every backend)
 GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
+
+-- @SUMMARIES@
