@@ -77,6 +77,14 @@ DELETE FROM llmtrace.spans;
 INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate) VALUES ('x', 'y', 'z');
 UPDATE llmtrace.model_prices SET input_usd_per_mtok = 0;
 SELECT llmtrace.ensure_partitions('2024-07-01', '2024-07-02');
+-- Nor read or forge summaries.
+SELECT count(*) FROM llmtrace.metrics_summary();
+SELECT count(*) FROM llmtrace.daily_cost_summary;
+SELECT count(*) FROM llmtrace.rollup_deltas;
+INSERT INTO llmtrace.rollup_deltas (hour, spans, errors, costed_spans, unpriced_spans, input_tokens,
+    output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd)
+VALUES (now(), 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000000);
+SELECT llmtrace.refresh_daily_cost_summary();
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
@@ -93,6 +101,12 @@ INSERT INTO llmtrace.spans (trace_id, span_id, start_time, status, cost_status, 
 VALUES ('priv', 'forged', '2024-07-01', 'ok', 'no_usage', 'native');
 DELETE FROM llmtrace.ingest_errors;
 INSERT INTO llmtrace.model_prices (model, input_usd_per_mtok) VALUES ('reader-model', 1);
+-- Summaries: read, not refreshed or written.
+SELECT provider, model, is_total, spans FROM llmtrace.metrics_summary(24 * 35) ORDER BY is_total, provider, model;
+SELECT count(*) >= 0 AS reads FROM llmtrace.metrics_by_user(), llmtrace.daily_cost_summary, llmtrace.daily_rollups;
+SELECT llmtrace.refresh_daily_cost_summary();
+SELECT llmtrace.fold_rollups();
+DELETE FROM llmtrace.hourly_rollups;
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
@@ -106,6 +120,15 @@ SELECT span_id, cost_usd, cost_status FROM llmtrace.spans WHERE span_id = 'a1';
 DELETE FROM llmtrace.model_prices WHERE provider = 'regress';
 DELETE FROM llmtrace.ingest_errors;
 SELECT count(*) AS quarantined FROM llmtrace.ingest_errors;
+-- Summaries: reprice corrects them (UPDATE of span costs), refresh folds them.
+INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('regress', 'regress-model', 3, 4);
+SELECT llmtrace.reprice('2024-07-01', '2024-07-02') AS repriced;
+SELECT llmtrace.refresh_daily_cost_summary();
+SELECT day, provider, model, spans, cost_usd FROM llmtrace.daily_cost_summary
+WHERE provider = 'regress' ORDER BY day;
+SELECT sum(cost_usd) AS spans_cost FROM llmtrace.spans WHERE provider = 'regress';
+DELETE FROM llmtrace.model_prices WHERE provider = 'regress';
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
@@ -136,7 +159,7 @@ FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
   AND p.prokind <> 'a'
   AND NOT (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
            AND (p.proname LIKE 'latency\_sketch\_%'
-                OR 'llmtrace.latency_sketch'::regtype IN (p.prorettype, p.proargtypes[0])))
+                OR 'llmtrace.latency_sketch'::regtype IN (p.prorettype, coalesce(p.proargtypes[0], 0))))
 ORDER BY 1::text;
 SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore round trip of a database using llmtrace: user prices,
-# edited seeded prices, spans and quarantined payloads come back exactly; seeded prices are not duplicated; ingest works
+# edited seeded prices, spans, quarantined payloads and summaries come back exactly; seeded prices are not duplicated; ingest works
 # after the restore. Needs PGHOST/PGPORT/PGUSER of a running cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,12 @@ SELECT 'span', trace_id, span_id, start_time, cost_usd, cost_status, md5(attribu
 FROM llmtrace.spans ORDER BY span_id;
 SELECT 'partition', count(*) FROM pg_inherits WHERE inhparent = 'llmtrace.spans'::regclass;
 SELECT 'quarantine', error, sqlstate FROM llmtrace.ingest_errors ORDER BY id;
+SELECT 'refresh', llmtrace.refresh_daily_cost_summary();
+SELECT 'summary', day, provider, model, spans, errors, input_tokens, cost_usd, unpriced_spans,
+       round(latency_p50_ms::numeric, 3), users, sessions
+FROM llmtrace.daily_cost_summary ORDER BY day, model;
+SELECT 'live', provider, model, is_total, spans, cost_usd FROM llmtrace.metrics_summary(2)
+ORDER BY is_total, provider, model;
 SELECT 'cost', llmtrace.cost('azure', 'gpt-4o', 1000, 10, 0, 0, '2025-06-01'),
        llmtrace.cost(NULL, 'in-house-13b', 1000, 10), llmtrace.cost('openai', 'o3', 0, 1000000);
 SQL

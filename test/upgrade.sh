@@ -144,6 +144,9 @@ SQL
     pg_dump --schema-only "$db" | grep -v -e '^--' -e '^\\restrict' -e '^\\unrestrict' | sed "s/$db/DB/g" >"$work/from-$from.dump"
     stored=$("${PSQL[@]}" -d "$db" -c "SELECT llmtrace.ingest_json('{\"trace_id\":\"up\",\"span_id\":\"c\",\"start_time\":\"2025-01-03T00:00:00Z\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":100}}')")
     cost=$("${PSQL[@]}" -d "$db" -c "SELECT cost_usd FROM llmtrace.spans WHERE span_id = 'c'")
+    # The summaries count the spans stored before the upgrade too.
+    "${PSQL[@]}" -d "$db" -c "SELECT llmtrace.refresh_daily_cost_summary()" >/dev/null
+    summary=$("${PSQL[@]}" -d "$db" -c "SELECT string_agg(concat_ws(':', day, coalesce(provider, '-'), model, spans, errors, input_tokens, coalesce(cost_usd::text, '-'), unpriced_spans), ',' ORDER BY day) FROM llmtrace.daily_cost_summary")
 
     check() {  # check NAME CONDITION-RESULT DETAIL
         if [ "$2" = ok ]; then echo "ok - upgrade from $from: $1"; else
@@ -155,6 +158,7 @@ SQL
     check "quarantine intact and hashed" "$([ "$errors" = '{bad:4:true,<null>:<null>:<null>' ] && echo ok)" "$errors"
     check "user price kept" "$([ "$user_price" = 1 ] && echo ok)" "$user_price rows"
     check "ingest after the upgrade" "$([ "$stored" = 1 ] && [ "$cost" = 0.0035 ] && echo ok)" "stored $stored, cost $cost"
+    check "summaries include the spans stored before the upgrade" "$([ "$summary" = '2025-01-01:openai:gpt-4o:1:0:1000:0.0035:0,2025-01-02:-:mystery:1:1:10:-:1,2025-01-03:-:gpt-4o:1:0:1000:0.0035:0' ] && echo ok)" "$summary"
     if diff -u "$work/fresh.txt" "$work/from-$from.txt" >"$work/diff.txt"; then
         check "catalog equals a fresh install" ok ""
     else

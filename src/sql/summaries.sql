@@ -32,7 +32,9 @@ COMMENT ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_ske
 -- calling this loads).
 CREATE FUNCTION llmtrace.rollup_retention_days()
     RETURNS integer
-    LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_rollup_retention_days';
+    LANGUAGE c STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'llmtrace_rollup_retention_days';
 COMMENT ON FUNCTION llmtrace.rollup_retention_days() IS
     'The value of the setting llmtrace.rollup_retention_days.';
 

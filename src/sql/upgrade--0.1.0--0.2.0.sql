@@ -364,3 +364,22 @@ GRANT EXECUTE ON FUNCTION llmtrace.valid_price(numeric) TO llmtrace_admin;
 GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
 
 -- @SUMMARIES@
+
+-- The summaries start with every span stored before the upgrade: one scan of
+-- llmtrace.spans now, folded by the first llmtrace.refresh_daily_cost_summary().
+INSERT INTO llmtrace.rollup_deltas
+    (hour, project, environment, provider, model, feature, endpoint, user_id,
+     spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
+     cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
+     latency, session_ids)
+SELECT pg_catalog.date_trunc('hour', s.start_time, 'UTC'), s.project, s.environment, s.provider,
+       s.model, s.feature, s.endpoint, s.user_id,
+       count(*), count(*) FILTER (WHERE s.status = 'error'), count(s.cost_usd),
+       count(*) FILTER (WHERE s.cost_status IN ('unpriced', 'invalid_price')),
+       coalesce(sum(s.input_tokens), 0), coalesce(sum(s.output_tokens), 0),
+       coalesce(sum(s.cached_input_tokens), 0), coalesce(sum(s.cache_write_tokens), 0),
+       coalesce(sum(s.reasoning_tokens), 0), coalesce(sum(s.total_tokens), 0),
+       coalesce(sum(s.cost_usd), 0), llmtrace.latency_sketch(s.duration_ms),
+       pg_catalog.array_agg(DISTINCT s.session_id) FILTER (WHERE s.session_id IS NOT NULL)
+FROM llmtrace.spans s
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
