@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The llmtrace demo: builds and installs the extension, starts a throwaway
 # PostgreSQL cluster, creates the extension, ingests sample traces of every
-# format with COPY, prints what was stored and what it cost, and stops.
+# format with COPY, prints what was stored, what it cost, the daily summary and
+# the live summary, and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${LLMTRACE_DEMO_PORT:-5498}
@@ -12,8 +13,20 @@ work=$(mktemp -d /tmp/llmtrace-demo.XXXXXX)
 chmod 755 "$work"
 trap 'scripts/pgcluster.sh stop "$work/pg" >/dev/null 2>&1 || true' EXIT
 eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"
-# COPY's text format treats backslashes as escapes: double them so JSON escapes survive.
-sed 's/\\/\\\\/g' examples/sample_traces.jsonl >"$work/traces.copy"
+# The sample traces were recorded at 2025-11-24T16:00:00Z (epoch 1764000000):
+# they are moved to the current hour, so the live summary of the last 24 hours
+# shows them. COPY's text format treats backslashes as escapes: double them so
+# JSON escapes survive.
+hour=$(( $(date -u +%s) / 3600 * 3600 ))
+sed -e 's/\\/\\\\/g' -e "s/2025-11-24T16:/$(date -u -d "@$hour" +%Y-%m-%dT%H:)/g" examples/sample_traces.jsonl |
+    awk -v shift=$((hour - 1764000000)) '{
+        out = ""
+        while (match($0, /1764000[0-9][0-9][0-9]/)) {
+            out = out substr($0, 1, RSTART - 1) sprintf("%d", substr($0, RSTART, 10) + shift)
+            $0 = substr($0, RSTART + 10)
+        }
+        print out $0
+    }' >"$work/traces.copy"
 chmod 644 "$work/traces.copy"
 cat >"$work/demo.sql" <<'SQL'
 \pset border 1
@@ -42,6 +55,25 @@ INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_u
 VALUES ('acme', 'acme-large-2', 0.8, 2.4);
 SELECT llmtrace.reprice('-infinity', 'infinity') AS spans_repriced;
 SELECT span_id, model, cost_usd, cost_status FROM llmtrace.spans WHERE model = 'acme-large-2';
+\echo '== Daily cost summary (llmtrace.refresh_daily_cost_summary(), then the materialized view)'
+SELECT llmtrace.refresh_daily_cost_summary();
+SELECT day, coalesce(project, '-') AS project, coalesce(environment, '-') AS env,
+       coalesce(provider, '-') AS provider, coalesce(model, '-') AS model, spans, errors,
+       total_tokens, cost_usd, unpriced_spans AS unpriced,
+       round(latency_p50_ms::numeric, 1) AS p50_ms, round(latency_p95_ms::numeric, 1) AS p95_ms,
+       users, sessions
+FROM llmtrace.daily_cost_summary ORDER BY day, cost_usd DESC NULLS LAST, model;
+\echo '== Live summary of the last 24 hours (llmtrace.metrics_summary(24), no refresh needed)'
+SELECT CASE WHEN is_total THEN 'TOTAL' ELSE coalesce(provider, '-') END AS provider,
+       coalesce(model, '') AS model, spans, errors, round(error_rate::numeric, 3) AS error_rate,
+       input_tokens, output_tokens, cost_usd, unpriced_spans AS unpriced,
+       round(latency_p50_ms::numeric, 1) AS p50_ms, round(latency_p95_ms::numeric, 1) AS p95_ms,
+       round(latency_p99_ms::numeric, 1) AS p99_ms
+FROM llmtrace.metrics_summary(24);
+\echo '== Live cost per user (llmtrace.metrics_by_user(24))'
+SELECT CASE WHEN is_total THEN 'TOTAL' ELSE coalesce(user_id, '(none)') END AS user_id, spans,
+       total_tokens, cost_usd
+FROM llmtrace.metrics_by_user(24);
 \echo '== Quarantined input (llmtrace.ingest_errors)'
 SELECT sqlstate, coalesce(location, '(whole payload)') AS location, error FROM llmtrace.ingest_errors ORDER BY id;
 SQL
