@@ -294,6 +294,24 @@ SELECT count(*) FROM llmtrace.metrics_summary(NULL);
 SET llmtrace.rollup_retention_days = 0;
 
 -- ---------------------------------------------------------------------------
+-- Grouping values longer than an index entry may be (a hostile writer's) are
+-- summarized like any other: rollups are keyed by a hash of the values.
+-- ---------------------------------------------------------------------------
+SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'long', 'span_id', 'l1',
+    'start_time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'duration_ms', 5,
+    'project', repeat('p', 9000), 'provider', 'openai', 'model', repeat('m', 9000),
+    'feature', repeat('f', 9000), 'endpoint', '/' || repeat('e', 9000),
+    'user_id', repeat('u', 9000), 'session_id', repeat('s', 9000),
+    'usage', jsonb_build_object('prompt_tokens', 3, 'completion_tokens', 4))::text) AS stored;
+SELECT llmtrace.refresh_daily_cost_summary();
+-- (Spans of days more than 10 days back were deleted above: the daily summary
+-- is compared for today only.)
+SELECT * FROM pg_temp.mismatches(24)
+WHERE summary <> 'daily_cost_summary' OR detail LIKE current_date || '%' OR detail LIKE '(' || current_date || '%';
+SELECT grain, length(model) AS model_length, spans FROM llmtrace.hourly_rollups
+WHERE length(coalesce(project, '')) = 9000 ORDER BY grain;
+
+-- ---------------------------------------------------------------------------
 -- The exact figures of a small known set, in a fresh window of the past.
 -- ---------------------------------------------------------------------------
 TRUNCATE llmtrace.spans, llmtrace.rollup_deltas, llmtrace.hourly_rollups, llmtrace.daily_rollups,

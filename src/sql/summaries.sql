@@ -66,6 +66,28 @@ COMMENT ON TABLE llmtrace.rollup_deltas IS
     'Internal: what each ingest statement (or span UPDATE) added to the summaries, per hour and '
     'group, not yet folded into llmtrace.hourly_rollups and llmtrace.daily_rollups.';
 
+-- The key of a group: SHA-256 of its grouping values (NULL distinct from every
+-- string). Unique keys are on this hash, not on the values themselves, which
+-- can be longer than an index entry may be.
+CREATE FUNCTION llmtrace.group_key(project text, environment text, provider text, model text,
+                                   feature text, endpoint text, user_id text)
+RETURNS bytea
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT sha256(convert_to(concat(
+        coalesce(length(project) || ':' || project, 'N'), '|',
+        coalesce(length(environment) || ':' || environment, 'N'), '|',
+        coalesce(length(provider) || ':' || provider, 'N'), '|',
+        coalesce(length(model) || ':' || model, 'N'), '|',
+        coalesce(length(feature) || ':' || feature, 'N'), '|',
+        coalesce(length(endpoint) || ':' || endpoint, 'N'), '|',
+        coalesce(length(user_id) || ':' || user_id, 'N')), 'UTF8'))
+$$;
+COMMENT ON FUNCTION llmtrace.group_key(text, text, text, text, text, text, text) IS
+    'Internal: the key of a rollup group, SHA-256 of its grouping values.';
+
 -- The rollups. grain says which columns group the row: model (project,
 -- environment, provider, model), feature, endpoint or user (project,
 -- environment and that column); the other grouping columns are NULL.
@@ -92,9 +114,9 @@ CREATE TABLE llmtrace.hourly_rollups (
     total_tokens        numeric     NOT NULL,
     cost_usd            numeric     NOT NULL,
     latency             llmtrace.latency_sketch,
+    group_key           bytea       NOT NULL,
     CONSTRAINT hourly_rollups_grain_check CHECK (grain IN ('model', 'feature', 'endpoint', 'user')),
-    CONSTRAINT hourly_rollups_key UNIQUE NULLS NOT DISTINCT
-        (grain, hour, project, environment, provider, model, feature, endpoint, user_id)
+    CONSTRAINT hourly_rollups_key UNIQUE (grain, hour, group_key)
 );
 
 COMMENT ON TABLE llmtrace.hourly_rollups IS
@@ -126,9 +148,9 @@ CREATE TABLE llmtrace.daily_rollups (
     latency             llmtrace.latency_sketch,
     users               bigint,
     sessions            bigint,
+    group_key           bytea       NOT NULL,
     CONSTRAINT daily_rollups_grain_check CHECK (grain IN ('model', 'feature', 'endpoint', 'user')),
-    CONSTRAINT daily_rollups_key UNIQUE NULLS NOT DISTINCT
-        (grain, day, project, environment, provider, model, feature, endpoint, user_id)
+    CONSTRAINT daily_rollups_key UNIQUE (grain, day, group_key)
 );
 
 COMMENT ON TABLE llmtrace.daily_rollups IS
@@ -136,30 +158,23 @@ COMMENT ON TABLE llmtrace.daily_rollups IS
     'forever; users and sessions (distinct) on model rows; cost_usd is meaningful where '
     'costed_spans > 0.';
 
--- The distinct users and sessions of each day and model group, so that
--- distinct counts stay exact when spans of a day arrive in several folds.
+-- The distinct users and sessions of each day and model group (by the
+-- group's key and the SHA-256 of the id), so that distinct counts stay exact
+-- when spans of a day arrive in several folds.
 CREATE TABLE llmtrace.daily_users (
-    day         date NOT NULL,
-    project     text,
-    environment text,
-    provider    text,
-    model       text,
-    user_id     text NOT NULL,
-    CONSTRAINT daily_users_key UNIQUE NULLS NOT DISTINCT
-        (day, project, environment, provider, model, user_id)
+    day         date  NOT NULL,
+    group_key   bytea NOT NULL,
+    user_key    bytea NOT NULL,
+    CONSTRAINT daily_users_key PRIMARY KEY (day, group_key, user_key)
 );
 COMMENT ON TABLE llmtrace.daily_users IS
     'Internal: the distinct users of each UTC day and model group (llmtrace.daily_rollups.users).';
 
 CREATE TABLE llmtrace.daily_sessions (
-    day         date NOT NULL,
-    project     text,
-    environment text,
-    provider    text,
-    model       text,
-    session_id  text NOT NULL,
-    CONSTRAINT daily_sessions_key UNIQUE NULLS NOT DISTINCT
-        (day, project, environment, provider, model, session_id)
+    day         date  NOT NULL,
+    group_key   bytea NOT NULL,
+    session_key bytea NOT NULL,
+    CONSTRAINT daily_sessions_key PRIMARY KEY (day, group_key, session_key)
 );
 COMMENT ON TABLE llmtrace.daily_sessions IS
     'Internal: the distinct sessions of each UTC day and model group (llmtrace.daily_rollups.sessions).';
@@ -263,21 +278,24 @@ BEGIN
         INSERT INTO llmtrace.hourly_rollups AS r
             (grain, hour, project, environment, provider, model, feature, endpoint, user_id,
              spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
-             cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, latency)
-        SELECT CASE WHEN grouping(d.model) = 0 THEN 'model' WHEN grouping(d.feature) = 0 THEN 'feature'
-                    WHEN grouping(d.endpoint) = 0 THEN 'endpoint' ELSE 'user' END,
-               d.hour, d.project, d.environment, d.provider, d.model, d.feature, d.endpoint, d.user_id,
-               sum(d.spans), sum(d.errors), sum(d.costed_spans), sum(d.unpriced_spans),
-               sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_input_tokens),
-               sum(d.cache_write_tokens), sum(d.reasoning_tokens), sum(d.total_tokens),
-               sum(d.cost_usd), llmtrace.merge(d.latency)
-        FROM d
-        WHERE d.hour >= horizon
-        GROUP BY GROUPING SETS ((d.hour, d.project, d.environment, d.provider, d.model),
-                                (d.hour, d.project, d.environment, d.feature),
-                                (d.hour, d.project, d.environment, d.endpoint),
-                                (d.hour, d.project, d.environment, d.user_id))
-        ON CONFLICT (grain, hour, project, environment, provider, model, feature, endpoint, user_id)
+             cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, latency,
+             group_key)
+        SELECT g.*, llmtrace.group_key(g.project, g.environment, g.provider, g.model, g.feature,
+                                       g.endpoint, g.user_id)
+        FROM (SELECT CASE WHEN grouping(d.model) = 0 THEN 'model' WHEN grouping(d.feature) = 0 THEN 'feature'
+                          WHEN grouping(d.endpoint) = 0 THEN 'endpoint' ELSE 'user' END,
+                     d.hour, d.project, d.environment, d.provider, d.model, d.feature, d.endpoint, d.user_id,
+                     sum(d.spans), sum(d.errors), sum(d.costed_spans), sum(d.unpriced_spans),
+                     sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_input_tokens),
+                     sum(d.cache_write_tokens), sum(d.reasoning_tokens), sum(d.total_tokens),
+                     sum(d.cost_usd), llmtrace.merge(d.latency)
+              FROM d
+              WHERE d.hour >= horizon
+              GROUP BY GROUPING SETS ((d.hour, d.project, d.environment, d.provider, d.model),
+                                      (d.hour, d.project, d.environment, d.feature),
+                                      (d.hour, d.project, d.environment, d.endpoint),
+                                      (d.hour, d.project, d.environment, d.user_id))) g
+        ON CONFLICT (grain, hour, group_key)
         DO UPDATE SET spans = r.spans + excluded.spans, errors = r.errors + excluded.errors,
             costed_spans = r.costed_spans + excluded.costed_spans,
             unpriced_spans = r.unpriced_spans + excluded.unpriced_spans,
@@ -290,28 +308,32 @@ BEGIN
             cost_usd = r.cost_usd + excluded.cost_usd,
             latency = llmtrace.merge(r.latency, excluded.latency)
     ),
+    model_groups AS (
+        SELECT (d.hour AT TIME ZONE 'UTC')::date AS day,
+               llmtrace.group_key(d.project, d.environment, d.provider, d.model, NULL, NULL, NULL) AS group_key,
+               d.user_id, d.session_ids
+        FROM d WHERE d.spans > 0 AND (d.user_id IS NOT NULL OR d.session_ids IS NOT NULL)
+    ),
     new_users AS (
-        INSERT INTO llmtrace.daily_users AS u (day, project, environment, provider, model, user_id)
-        SELECT DISTINCT (d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.provider,
-               d.model, d.user_id
-        FROM d WHERE d.user_id IS NOT NULL AND d.spans > 0
+        INSERT INTO llmtrace.daily_users AS u (day, group_key, user_key)
+        SELECT DISTINCT m.day, m.group_key, sha256(convert_to(m.user_id, 'UTF8'))
+        FROM model_groups m WHERE m.user_id IS NOT NULL
         ON CONFLICT DO NOTHING
-        RETURNING u.day, u.project, u.environment, u.provider, u.model
+        RETURNING u.day, u.group_key
     ),
     new_sessions AS (
-        INSERT INTO llmtrace.daily_sessions AS s (day, project, environment, provider, model, session_id)
-        SELECT DISTINCT (d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.provider,
-               d.model, sid
-        FROM d CROSS JOIN LATERAL unnest(d.session_ids) AS sid
+        INSERT INTO llmtrace.daily_sessions AS s (day, group_key, session_key)
+        SELECT DISTINCT m.day, m.group_key, sha256(convert_to(sid, 'UTF8'))
+        FROM model_groups m CROSS JOIN LATERAL unnest(m.session_ids) AS sid
         WHERE sid IS NOT NULL
         ON CONFLICT DO NOTHING
-        RETURNING s.day, s.project, s.environment, s.provider, s.model
+        RETURNING s.day, s.group_key
     ),
     distinct_counts AS (
-        SELECT c.day, c.project, c.environment, c.provider, c.model,
+        SELECT c.day, c.group_key,
                count(*) FILTER (WHERE c.is_user) AS users, count(*) FILTER (WHERE NOT c.is_user) AS sessions
         FROM (SELECT true AS is_user, * FROM new_users UNION ALL SELECT false, * FROM new_sessions) c
-        GROUP BY c.day, c.project, c.environment, c.provider, c.model
+        GROUP BY c.day, c.group_key
     ),
     daily_sums AS (
         SELECT CASE WHEN grouping(d.model) = 0 THEN 'model' WHEN grouping(d.feature) = 0 THEN 'feature'
@@ -335,19 +357,19 @@ BEGIN
             (grain, day, project, environment, provider, model, feature, endpoint, user_id,
              spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
              cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
-             latency, users, sessions)
+             latency, users, sessions, group_key)
         SELECT s.grain, s.day, s.project, s.environment, s.provider, s.model, s.feature, s.endpoint,
                s.user_id, s.spans, s.errors, s.costed_spans, s.unpriced_spans, s.input_tokens,
                s.output_tokens, s.cached_input_tokens, s.cache_write_tokens, s.reasoning_tokens,
                s.total_tokens, s.cost_usd, s.latency,
                CASE WHEN s.grain = 'model' THEN coalesce(c.users, 0) END,
-               CASE WHEN s.grain = 'model' THEN coalesce(c.sessions, 0) END
-        FROM daily_sums s
-        LEFT JOIN distinct_counts c
-          ON s.grain = 'model' AND c.day = s.day
-         AND c.project IS NOT DISTINCT FROM s.project AND c.environment IS NOT DISTINCT FROM s.environment
-         AND c.provider IS NOT DISTINCT FROM s.provider AND c.model IS NOT DISTINCT FROM s.model
-        ON CONFLICT (grain, day, project, environment, provider, model, feature, endpoint, user_id)
+               CASE WHEN s.grain = 'model' THEN coalesce(c.sessions, 0) END,
+               s.group_key
+        FROM (SELECT x.*, llmtrace.group_key(x.project, x.environment, x.provider, x.model, x.feature,
+                                             x.endpoint, x.user_id) AS group_key
+              FROM daily_sums x) s
+        LEFT JOIN distinct_counts c ON s.grain = 'model' AND c.day = s.day AND c.group_key = s.group_key
+        ON CONFLICT (grain, day, group_key)
         DO UPDATE SET spans = r.spans + excluded.spans, errors = r.errors + excluded.errors,
             costed_spans = r.costed_spans + excluded.costed_spans,
             unpriced_spans = r.unpriced_spans + excluded.unpriced_spans,
@@ -589,7 +611,8 @@ REVOKE ALL ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_
     llmtrace.window_start(integer), llmtrace.live_rollup(text, integer),
     llmtrace.metrics_summary(integer), llmtrace.metrics_by_feature(integer),
     llmtrace.metrics_by_endpoint(integer), llmtrace.metrics_by_user(integer),
-    llmtrace.rollup_retention_days() FROM PUBLIC;
+    llmtrace.rollup_retention_days(),
+    llmtrace.group_key(text, text, text, text, text, text, text) FROM PUBLIC;
 GRANT SELECT ON llmtrace.rollup_deltas, llmtrace.hourly_rollups, llmtrace.daily_rollups,
     llmtrace.daily_cost_summary TO llmtrace_reader, llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_sketch),
