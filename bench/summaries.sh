@@ -391,7 +391,7 @@ SQL
             cat "$out" >>"$WORK/hot.waits.$c"
             check_quarantine postgres "one-group pgbench, $c clients"
             IFS='|' read -r samples locks llocks busy waits lockdet <"$out"
-            say "   $c client(s): $tps TPS, $(q 'SELECT count(*) FROM llmtrace.spans') spans, $(q 'SELECT count(*) FROM llmtrace.rollup_deltas') deltas; $samples samples, $locks with a Lock wait, $llocks on an llmtrace relation; avg active $(calc "printf \"%.2f\", $busy / ($samples > 0 ? $samples : 1)")"
+            say "   $c client(s): $tps TPS, $(q 'SELECT count(*) FROM llmtrace.spans') spans, $(q 'SELECT count(*) FROM llmtrace.rollup_deltas') deltas; $samples samples, $locks with a Lock wait, $llocks on an llmtrace relation; avg active $(calc "d = ${samples:-0}; if (d < 1) d = 1; printf \"%.2f\", ${busy:-0} / d")"
             say "      wait events (backend-samples): $waits"
             [ "$lockdet" = - ] || say "      ungranted locks (samples): $lockdet"
         done
@@ -416,7 +416,7 @@ SQL
         total_samples=$((total_samples + s)); total_lock=$((total_lock + l))
         printf '   %-8s %10s %10s %12s %8s %12s %14s   %s\n' "$c" "$t" "$ratio1" "$ratiob" "$v" "$s" "$l" "$(list <"$WORK/hot.tps.$c")"
         result "3. one-group ingest TPS, $c client(s)" "$t (x$ratio1 of 1 client)" ">= 0.9 x best of fewer" "$v"
-        best=$(calc "print ($t > $best) ? $t : $best")
+        best=$(calc "x = ($t > $best) ? $t : $best; print x")
     done
     say "   rule: PASS when TPS(n) >= 0.90 x the highest median TPS at fewer clients (machine: $(nproc) CPUs)"
     say "   samples with an ingest backend waiting on a heavyweight lock: $total_lock of $total_samples (requirement 0: $( [ "$total_lock" = 0 ] && echo PASS || echo FAIL))"

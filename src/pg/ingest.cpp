@@ -133,8 +133,9 @@ void on_xact(XactEvent event, void*) {
     case XACT_EVENT_PRE_PREPARE:
         // The statement trigger writes the buffer at the end of every statement;
         // rows still here would be lost, so the commit fails instead.
-        if (rows_pending()) {
+        if (rows_pending() || rollup::pending()) {
             discard_pending(true);
+            rollup::discard();
             ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                             errmsg("llmtrace: spans were ingested but not written before COMMIT"),
                             errhint("Was the statement trigger llmtrace.ingest_statement disabled?")));

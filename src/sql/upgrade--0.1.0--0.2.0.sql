@@ -379,7 +379,8 @@ SELECT pg_catalog.date_trunc('hour', s.start_time, 'UTC'), s.project, s.environm
        coalesce(sum(s.input_tokens), 0), coalesce(sum(s.output_tokens), 0),
        coalesce(sum(s.cached_input_tokens), 0), coalesce(sum(s.cache_write_tokens), 0),
        coalesce(sum(s.reasoning_tokens), 0), coalesce(sum(s.total_tokens), 0),
-       coalesce(sum(s.cost_usd), 0), llmtrace.latency_sketch(s.duration_ms),
+       coalesce(sum(s.cost_usd), 0),
+       llmtrace.latency_sketch(s.duration_ms) FILTER (WHERE s.duration_ms BETWEEN 0 AND 1e15),
        pg_catalog.array_agg(DISTINCT s.session_id) FILTER (WHERE s.session_id IS NOT NULL)
 FROM llmtrace.spans s
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;

@@ -11,7 +11,8 @@
 #
 #   concurrent_copy_no_deadlock  8 sessions, one COPY each, of the same spans in
 #                                different orders (+ spans of their own), released
-#                                together by an advisory-lock barrier
+#                                together by an advisory-lock barrier; every span
+#                                stored and summarized once
 #   redelivery_while_inserting   two transactions ingest the same span; the
 #                                second waits, then stores nothing
 #   cancel_is_fast               statement_timeout = 50ms on 4 large payloads: the
@@ -125,7 +126,10 @@ sess_close() {
     wait "${sess_pid[$1]}" 2>/dev/null
     unset "sess_pid[$1]"
 }
-reset_tables() { sql -c "TRUNCATE llmtrace.spans, llmtrace.ingest_errors" >/dev/null; }
+reset_tables() {
+    sql -c "TRUNCATE llmtrace.spans, llmtrace.ingest_errors, llmtrace.rollup_deltas, llmtrace.hourly_rollups,
+                     llmtrace.daily_rollups, llmtrace.daily_users, llmtrace.daily_sessions" >/dev/null
+}
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # verdict WHAT MS...: sets med and label ("WHAT 12 ms"). Fewer than TRIES values
 # means the tries stopped after one got no answer at all: the label then gives
@@ -232,8 +236,15 @@ SQL
     [ "${spans:-}" = $expected ] && [ "${distinct:-}" = $expected ] ||
         problems+=("${spans:-?} spans stored (${distinct:-?} distinct), expected $expected")
     [ "${quarantined:-}" = 0 ] || problems+=("${quarantined:-?} payloads quarantined")
+    # The summaries count every span once, whichever session stored it.
+    local summary oracle
+    summary=$(sql -c "SELECT llmtrace.refresh_daily_cost_summary()" \
+                  -c "SELECT concat_ws(' ', sum(spans), sum(input_tokens), sum(cost_usd)) FROM llmtrace.daily_cost_summary")
+    oracle=$(sql -c "SELECT concat_ws(' ', count(*), sum(input_tokens), sum(cost_usd)) FROM llmtrace.spans")
+    [ -n "$oracle" ] && [ "$(tail -1 <<<"$summary")" = "$oracle" ] ||
+        problems+=("daily summary says $(tail -1 <<<"$summary"), the spans $oracle")
     if [ ${#problems[@]} -eq 0 ]; then
-        ok $name "$n COPYs, $expected spans"
+        ok $name "$n COPYs, $expected spans, summaries equal the spans"
     else
         fail $name "$(IFS=';'; echo "${problems[*]}" | sed 's/;/; /g')"
     fi
