@@ -185,6 +185,8 @@ DECLARE
     we jsonb := '{}';
     lk jsonb := '{}';
     r record;
+    ks text[];
+    kk text;
 BEGIN
     samples := 0; lock_samples := 0; llmtrace_lock_samples := 0; busy := 0;
     WHILE clock_timestamp() < t_end LOOP
@@ -205,17 +207,19 @@ BEGIN
                      GROUP BY 1 LOOP
                 we := we || jsonb_build_object(r.k, coalesce((we ->> r.k)::int, 0) + r.c);
             END LOOP;
-            SELECT count(*) INTO nll
+            -- the ungranted locks of those backends, in one look at pg_locks
+            SELECT count(*) FILTER (WHERE s.nspname = 'llmtrace'),
+                   array_agg(DISTINCT l.locktype || ':' || coalesce(l.relation::regclass::text, '-'))
+              INTO nll, ks
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-              JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace s ON s.oid = c.relnamespace
-             WHERE NOT l.granted AND a.application_name = app AND s.nspname = 'llmtrace';
+              LEFT JOIN pg_class c ON c.oid = l.relation
+              LEFT JOIN pg_namespace s ON s.oid = c.relnamespace
+             WHERE NOT l.granted AND a.application_name = app;
             IF nl > 0 OR nll > 0 THEN
                 lock_samples := lock_samples + (nl > 0)::int;
                 llmtrace_lock_samples := llmtrace_lock_samples + (nll > 0)::int;
-                FOR r IN SELECT DISTINCT l.locktype || ':' || coalesce(l.relation::regclass::text, '-') AS k
-                         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                         WHERE NOT l.granted AND a.application_name = app LOOP
-                    lk := lk || jsonb_build_object(r.k, coalesce((lk ->> r.k)::int, 0) + 1);
+                FOR kk IN SELECT unnest(ks) LOOP
+                    lk := lk || jsonb_build_object(kk, coalesce((lk ->> kk)::int, 0) + 1);
                 END LOOP;
             END IF;
         END IF;
@@ -372,6 +376,7 @@ SQL
     clients_down=()
     for ((i = ${#clients_up[@]} - 1; i >= 0; i--)); do clients_down+=("${clients_up[i]}"); done
     for c in "${clients_up[@]}"; do : >"$WORK/hot.tps.$c"; : >"$WORK/hot.waits.$c"; done
+    : >"$WORK/hot.locks"
     for ((r = 0; r < HOT_ROUNDS; r++)); do
         if ((r % 2 == 0)); then order=("${clients_up[@]}"); else order=("${clients_down[@]}"); fi
         for c in "${order[@]}"; do
@@ -393,14 +398,14 @@ SQL
             IFS='|' read -r samples locks llocks busy waits lockdet <"$out"
             say "   $c client(s): $tps TPS, $(q 'SELECT count(*) FROM llmtrace.spans') spans, $(q 'SELECT count(*) FROM llmtrace.rollup_deltas') deltas; $samples samples, $locks with a Lock wait, $llocks on an llmtrace relation; avg active $(calc "d = ${samples:-0}; if (d < 1) d = 1; printf \"%.2f\", ${busy:-0} / d")"
             say "      wait events (backend-samples): $waits"
-            [ "$lockdet" = - ] || say "      ungranted locks (samples): $lockdet"
+            [ "$lockdet" = - ] || { say "      ungranted locks (samples): $lockdet"; echo "$lockdet" >>"$WORK/hot.locks"; }
         done
     done
     say ""
     printf '   %-8s %10s %10s %12s %8s %12s %14s   %s\n' clients 'TPS' 'vs 1' 'vs best <n' verdict samples 'Lock waits' 'runs (TPS)'
     local best=0 first="" t v ratio1 ratiob total_lock=0 total_samples=0 all_pass=PASS
     for c in "${clients_up[@]}"; do
-        t=$(median <"$WORK/hot.tps.$c")
+        t=$(median <"$WORK/hot.tps.$c" | awk '{ printf "%.1f", $1 }')
         [ -n "$first" ] || first=$t
         ratio1=$(calc "printf \"%.2f\", $t / $first")
         if [ "$best" = 0 ]; then
@@ -420,6 +425,11 @@ SQL
     done
     say "   rule: PASS when TPS(n) >= 0.90 x the highest median TPS at fewer clients (machine: $(nproc) CPUs)"
     say "   samples with an ingest backend waiting on a heavyweight lock: $total_lock of $total_samples (requirement 0: $( [ "$total_lock" = 0 ] && echo PASS || echo FAIL))"
+    if [ -s "$WORK/hot.locks" ]; then
+        say "   ungranted locks over all runs (locktype:relation samples): $(tr -s ',' '\n' <"$WORK/hot.locks" |
+            awk '{ n[$1] += $2 } END { for (k in n) printf "%s %d, ", k, n[k] }' | sed 's/, $//')"
+        say "   (locktype extend = the relation extension lock: a backend waits while another adds a page to the table)"
+    fi
     result "3. samples with Lock waits (llmtrace ingest)" "$total_lock of $total_samples" "0" "$( [ "$total_lock" = 0 ] && echo PASS || echo FAIL)"
 }
 
@@ -444,7 +454,7 @@ part4() {
     local c t0 secs from to n per_chunk file ms seed
     say ""
     say "== 4. $SPANS_5M spans over $DAYS days (database $BIGDB): read and refresh times"
-    q "DROP DATABASE IF EXISTS $BIGDB" >>"$LOG"
+    q "DROP DATABASE IF EXISTS $BIGDB" >>"$LOG" 2>&1
     q "CREATE DATABASE $BIGDB" >>"$LOG"
     qdb "$BIGDB" 'CREATE EXTENSION llmtrace' >>"$LOG"
     qdb "$BIGDB" "SELECT llmtrace.ensure_partitions(current_date - $DAYS, current_date + 1)" >/dev/null
@@ -506,7 +516,7 @@ part4() {
 
     # New spans, then the refresh a scheduler would run.
     local i day0 nowe deltas live
-    : >"$WORK/refresh"; : >"$WORK/refresh.noop"; : >"$WORK/live.unfolded"
+    : >"$WORK/refresh"; : >"$WORK/refresh.noop.fold"; : >"$WORK/refresh.noop.view"; : >"$WORK/live.unfolded"
     for ((i = 1; i <= REFRESH_RUNS; i++)); do
         day0=$(q "SELECT extract(epoch FROM date_trunc('day', now(), 'UTC') - interval '2 days')::bigint")
         nowe=$(q "SELECT extract(epoch FROM now() - interval '1 minute')::bigint")
@@ -524,10 +534,12 @@ part4() {
         echo "$live" >>"$WORK/live.unfolded"
         ms=$(timed "$BIGDB" 1 'SELECT llmtrace.refresh_daily_cost_summary();')
         echo "$ms" >>"$WORK/refresh"
-        local noop
-        noop=$(timed "$BIGDB" 1 'SELECT llmtrace.refresh_daily_cost_summary();')
-        echo "$noop" >>"$WORK/refresh.noop"
-        say "   new ingest $i: $NEW_SPANS spans (today and the 2 days before) in ${secs}s, $deltas deltas; metrics_summary(24) with them unfolded $live ms; refresh_daily_cost_summary() $ms ms (a second one, nothing to fold: $noop ms)"
+        # what a refresh costs with nothing to fold: the fold alone, the view refresh alone
+        local noop nf_fold nf_view
+        noop=$(timed "$BIGDB" 1 'SELECT llmtrace.fold_rollups(); REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary;' | list)
+        nf_fold=${noop% *}; nf_view=${noop#* }
+        echo "$nf_fold" >>"$WORK/refresh.noop.fold"; echo "$nf_view" >>"$WORK/refresh.noop.view"
+        say "   new ingest $i: $NEW_SPANS spans (today and the 2 days before) in ${secs}s, $deltas deltas; metrics_summary(24) with them unfolded $live ms; refresh_daily_cost_summary() $ms ms (then, nothing to fold: fold_rollups() $nf_fold ms, REFRESH ... CONCURRENTLY $nf_view ms)"
     done
     check_quarantine "$BIGDB" "new ingests"
     local m_refresh
@@ -543,9 +555,14 @@ part4() {
 \timing off
 \echo CHECK
 -- The refreshed view against the spans: every count and sum exact, percentiles within
--- the sketch's error.
-WITH j AS (
-    SELECT f.*, v.spans AS v_spans, v.errors AS v_errors, v.input_tokens AS v_in,
+-- the sketch's error. A group without any token count sums to NULL from the spans and
+-- to 0 in the view: tokens are compared as coalesce(sum, 0).
+CREATE TEMP VIEW j AS
+    SELECT coalesce(f.input_tokens, 0) AS f_in, coalesce(f.output_tokens, 0) AS f_out,
+           coalesce(f.total_tokens, 0) AS f_total, coalesce(f.day, v.day) AS g_day, coalesce(f.project, v.project) AS g_project,
+           coalesce(f.environment, v.environment) AS g_environment,
+           coalesce(f.provider, v.provider) AS g_provider, coalesce(f.model, v.model) AS g_model,
+           f.*, v.spans AS v_spans, v.errors AS v_errors, v.input_tokens AS v_in,
            v.output_tokens AS v_out, v.total_tokens AS v_total, v.cost_usd AS v_cost,
            v.unpriced_spans AS v_unpriced, v.users AS v_users, v.sessions AS v_sessions,
            v.latency_p50_ms AS v_p50, v.latency_p95_ms AS v_p95, v.latency_p99_ms AS v_p99,
@@ -554,26 +571,48 @@ WITH j AS (
     FULL JOIN llmtrace.daily_cost_summary v
       ON v.day = f.day AND v.project IS NOT DISTINCT FROM f.project
      AND v.environment IS NOT DISTINCT FROM f.environment
-     AND v.provider IS NOT DISTINCT FROM f.provider AND v.model IS NOT DISTINCT FROM f.model
-)
+     AND v.provider IS NOT DISTINCT FROM f.provider AND v.model IS NOT DISTINCT FROM f.model;
 SELECT count(*) FILTER (WHERE f_day IS NOT NULL) || '|' || count(*) FILTER (WHERE v_day IS NOT NULL)
        || '|' || count(*) FILTER (WHERE f_day IS NULL OR v_day IS NULL)
-       || '|' || count(*) FILTER (WHERE f_day IS NOT NULL AND v_day IS NOT NULL
-                                   AND (spans, errors, input_tokens, output_tokens, total_tokens,
-                                        unpriced_spans, users, sessions)
-                                       IS DISTINCT FROM
-                                       (v_spans, v_errors, v_in, v_out, v_total, v_unpriced,
-                                        v_users, v_sessions))
-       || '|' || count(*) FILTER (WHERE f_day IS NOT NULL AND v_day IS NOT NULL
-                                   AND cost_usd IS DISTINCT FROM v_cost)
+       || '|' || count(*) FILTER (WHERE both_ AND (spans, errors, f_in, f_out, f_total,
+                                                 unpriced_spans, users, sessions, cost_usd)
+                                                IS DISTINCT FROM
+                                                (v_spans, v_errors, v_in, v_out, v_total, v_unpriced,
+                                                 v_users, v_sessions, v_cost))
+       || '|' || concat_ws(' ',
+                   'spans ' || count(*) FILTER (WHERE both_ AND spans IS DISTINCT FROM v_spans),
+                   'errors ' || count(*) FILTER (WHERE both_ AND errors IS DISTINCT FROM v_errors),
+                   'tokens ' || count(*) FILTER (WHERE both_ AND (f_in, f_out, f_total)
+                                                               IS DISTINCT FROM (v_in, v_out, v_total)),
+                   'unpriced ' || count(*) FILTER (WHERE both_ AND unpriced_spans IS DISTINCT FROM v_unpriced),
+                   'cost ' || count(*) FILTER (WHERE both_ AND cost_usd IS DISTINCT FROM v_cost),
+                   'users ' || count(*) FILTER (WHERE both_ AND users IS DISTINCT FROM v_users),
+                   'sessions ' || count(*) FILTER (WHERE both_ AND sessions IS DISTINCT FROM v_sessions))
        || '|' || coalesce(round(max(greatest(abs(v_p50 / nullif(latency_p50_ms, 0) - 1),
                                              abs(v_p95 / nullif(latency_p95_ms, 0) - 1),
                                              abs(v_p99 / nullif(latency_p99_ms, 0) - 1)))::numeric * 100, 2)::text, '-')
        || '|' || coalesce(round((percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(v_p99 / nullif(latency_p99_ms, 0) - 1)))::numeric * 100, 2)::text, '-')
-FROM j;
+FROM (SELECT *, f_day IS NOT NULL AND v_day IS NOT NULL AS both_ FROM j) AS j;
 \echo LIVE
 SELECT (SELECT spans FROM llmtrace.metrics_summary(24) WHERE is_total) || '|' ||
        (SELECT count(*) FROM llmtrace.spans WHERE start_time >= llmtrace.window_start(24));
+\echo DIFFS
+SELECT g_day, g_project, g_environment, g_provider, g_model,
+       'spans ' || coalesce(spans::text, '-') || '/' || coalesce(v_spans::text, '-'),
+       'errors ' || coalesce(errors::text, '-') || '/' || coalesce(v_errors::text, '-'),
+       'unpriced ' || coalesce(unpriced_spans::text, '-') || '/' || coalesce(v_unpriced::text, '-'),
+       'tokens ' || f_in || '+' || f_out || '=' || f_total || '/'
+                 || coalesce(v_in || '+' || v_out || '=' || v_total, '-'),
+       'users ' || coalesce(users::text, '-') || '/' || coalesce(v_users::text, '-'),
+       'sessions ' || coalesce(sessions::text, '-') || '/' || coalesce(v_sessions::text, '-'),
+       'cost ' || coalesce(cost_usd::text, '-') || '/' || coalesce(v_cost::text, '-')
+FROM j
+WHERE f_day IS NULL OR v_day IS NULL
+   OR (spans, errors, f_in, f_out, f_total, unpriced_spans, users, sessions, cost_usd)
+      IS DISTINCT FROM (v_spans, v_errors, v_in, v_out, v_total, v_unpriced, v_users, v_sessions, v_cost)
+ORDER BY 1, 2, 3, 4, 5
+LIMIT 5;
+\echo END
 SQL
         fi
         "${PSQL[@]}" -d "$BIGDB" -At -f "$WORK/fromspans.sql" >"$WORK/fromspans.out" 2>>"$LOG"
@@ -585,14 +624,16 @@ SQL
     pct=$(calc "printf \"%.2f\", 100 * $m_refresh / $m_from")
     say "   summary computed from llmtrace.spans (CREATE TEMP TABLE AS ..., work_mem $FROMSPANS_WORK_MEM): median $m_from ms ($(list <"$WORK/fromspans"))"
     say "   refresh_daily_cost_summary() after $NEW_SPANS new spans: median $m_refresh ms ($(list <"$WORK/refresh")) = $pct % of it  (requirement < 1 %: $(lt "$ratio" 0.01))"
-    say "   refresh with nothing to fold (the view refresh alone): median $(median <"$WORK/refresh.noop") ms; metrics_summary(24) with ~$NEW_SPANS spans unfolded: median $(median <"$WORK/live.unfolded") ms"
-    local chk live2
+    say "   with nothing to fold: fold_rollups() median $(median <"$WORK/refresh.noop.fold") ms, REFRESH MATERIALIZED VIEW CONCURRENTLY median $(median <"$WORK/refresh.noop.view") ms; metrics_summary(24) with ~$NEW_SPANS spans unfolded: median $(median <"$WORK/live.unfolded") ms"
+    local chk live2 nf nv only diff percol pmax p99med
     chk=$(awk 'f { print; exit } /^CHECK$/ { f = 1 }' "$WORK/fromspans.out")
     live2=$(awk 'f { print; exit } /^LIVE$/ { f = 1 }' "$WORK/fromspans.out")
-    IFS='|' read -r nf nv only diff cdiff pmax p99med <<<"$chk"
-    say "   check, view vs spans: $nf groups from the spans, $nv in the view, $only in one only, $diff with a different count/token/user/session figure, $cdiff with a different cost; latency percentiles: largest deviation $pmax %, median p99 deviation $p99med %"
-    if [ "$only" != 0 ] || [ "$diff" != 0 ] || [ "$cdiff" != 0 ]; then
-        result "4. daily_cost_summary = the spans" "$only missing, $diff/$cdiff differ" "exact" FAIL
+    IFS='|' read -r nf nv only diff percol pmax p99med <<<"$chk"
+    say "   check, view vs spans: $nf groups (UTC day x project x environment x provider x model) from the spans, $nv in the view, $only in one only, $diff with a different figure ($percol); latency percentiles: largest deviation $pmax %, median p99 deviation $p99med %"
+    if [ "$only" != 0 ] || [ "$diff" != 0 ]; then
+        say "   first differences (from the spans / in the view):"
+        awk '/^END$/ { f = 0 } f { print "      " $0 } /^DIFFS$/ { f = 1 }' "$WORK/fromspans.out"
+        result "4. daily_cost_summary = the spans" "$((only + diff)) of $nf groups differ" "exact" FAIL
     fi
     say "   check, metrics_summary(24) total spans vs spans since window_start(24): ${live2%|*} vs ${live2#*|}"
     [ "${live2%|*}" = "${live2#*|}" ] || result "4. metrics_summary(24) = the spans" "${live2%|*} vs ${live2#*|}" "equal" FAIL

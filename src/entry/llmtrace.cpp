@@ -8,6 +8,11 @@
 #include "pg/schema_check.hpp"
 #include "pg/settings.hpp"
 
+extern "C" {
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+}
+
 using namespace llmtrace;
 
 extern "C" {
@@ -21,6 +26,7 @@ PGDLLEXPORT Datum llmtrace_ingest_json(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_cost(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_prices_changed(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_rollup_retention_days(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_group_key(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(llmtrace_ingest_row_trigger);
 PG_FUNCTION_INFO_V1(llmtrace_ingest_statement_trigger);
@@ -28,6 +34,7 @@ PG_FUNCTION_INFO_V1(llmtrace_ingest_json);
 PG_FUNCTION_INFO_V1(llmtrace_cost);
 PG_FUNCTION_INFO_V1(llmtrace_prices_changed);
 PG_FUNCTION_INFO_V1(llmtrace_rollup_retention_days);
+PG_FUNCTION_INFO_V1(llmtrace_group_key);
 
 void _PG_init(void) {
     pg::define_settings();
@@ -163,4 +170,32 @@ extern "C" Datum llmtrace_prices_changed(PG_FUNCTION_ARGS) {
 // has not loaded the library yet.
 extern "C" Datum llmtrace_rollup_retention_days(PG_FUNCTION_ARGS) {
     PG_RETURN_INT32(pg::rollup_retention_days);
+}
+
+// llmtrace.group_key(project, environment, provider, model, feature, endpoint,
+// user_id) -> bytea: SHA-256 of the grouping values of a rollup group, each
+// written as "<length>:<bytes>" or "N" for NULL, separated by "|". Runs no SQL.
+extern "C" Datum llmtrace_group_key(PG_FUNCTION_ARGS) {
+    pg_cryptohash_ctx* ctx = pg_cryptohash_create(PG_SHA256);
+    if (!ctx || pg_cryptohash_init(ctx) < 0) elog(ERROR, "llmtrace: could not initialize SHA-256");
+    for (int i = 0; i < PG_NARGS(); ++i) {
+        char head[32];
+        int n;
+        text* t = nullptr;
+        if (PG_ARGISNULL(i)) {
+            n = snprintf(head, sizeof head, "%sN", i ? "|" : "");
+        } else {
+            t = PG_GETARG_TEXT_PP(i);
+            n = snprintf(head, sizeof head, "%s%d:", i ? "|" : "", int(VARSIZE_ANY_EXHDR(t)));
+        }
+        if (pg_cryptohash_update(ctx, reinterpret_cast<const uint8*>(head), size_t(n)) < 0 ||
+            (t && pg_cryptohash_update(ctx, reinterpret_cast<const uint8*>(VARDATA_ANY(t)), VARSIZE_ANY_EXHDR(t)) < 0))
+            elog(ERROR, "llmtrace: could not compute SHA-256");
+    }
+    bytea* result = static_cast<bytea*>(palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH));
+    SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+    if (pg_cryptohash_final(ctx, reinterpret_cast<uint8*>(VARDATA(result)), PG_SHA256_DIGEST_LENGTH) < 0)
+        elog(ERROR, "llmtrace: could not compute SHA-256");
+    pg_cryptohash_free(ctx);
+    PG_RETURN_BYTEA_P(result);
 }

@@ -7,6 +7,9 @@
 #include "pg/spi_plan.hpp"
 
 extern "C" {
+#include "access/heapam.h"
+#include "access/table.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/syscache.h"
@@ -132,20 +135,25 @@ Oid sketch_type() {
 
 constexpr int kParams = 1 + kDimCount + 4 + kTokenCount + 1 + 2;
 
+// The type of column i of rollup_deltas (and parameter i + 1 of its INSERT).
+Oid param_type(int i, Oid sketch) {
+    if (i == 0) return TIMESTAMPTZOID;
+    i -= 1;
+    if (i < kDimCount) return TEXTOID;
+    i -= kDimCount;
+    if (i < 4) return INT8OID;
+    i -= 4;
+    if (i < kTokenCount + 1) return NUMERICOID;
+    return i == kTokenCount + 1 ? sketch : TEXTARRAYOID;
+}
+
 void prepare(Oid sketch) {
     if (plan_sketch_type != sketch) {
         insert_plan.reset();
         plan_sketch_type = sketch;
     }
     Oid types[kParams];
-    int i = 0;
-    types[i++] = TIMESTAMPTZOID;
-    for (int d = 0; d < kDimCount; ++d) types[i++] = TEXTOID;
-    for (int c = 0; c < 4; ++c) types[i++] = INT8OID;
-    for (int c = 0; c < kTokenCount; ++c) types[i++] = NUMERICOID;
-    types[i++] = NUMERICOID;
-    types[i++] = sketch;
-    types[i++] = TEXTARRAYOID;
+    for (int i = 0; i < kParams; ++i) types[i] = param_type(i, sketch);
     insert_plan.get(
         "INSERT INTO llmtrace.rollup_deltas (hour, project, environment, provider, model, feature, "
         "endpoint, user_id, spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens, "
@@ -218,13 +226,46 @@ void discard_from_level(int level) {
     if (!groups.empty() && groups_level >= level) discard();
 }
 
+// The rollup_deltas table as this code writes it: a heap table with exactly
+// the columns of the INSERT above, no index, trigger or rule. Then rows go in
+// with heap inserts, without an executor run each; otherwise (someone added an
+// index or a trigger) through SPI, so that those see every row.
+bool direct_insert_ok(Relation rel, Oid sketch) {
+    TupleDesc d = RelationGetDescr(rel);
+    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
+        rel->trigdesc != nullptr || rel->rd_rules != nullptr || rel->rd_rel->relhasindex ||
+        RelationGetIndexList(rel) != NIL || d->natts != kParams || (d->constr != nullptr && d->constr->num_check > 0))
+        return false;
+    for (int i = 0; i < kParams; ++i) {
+        Form_pg_attribute a = TupleDescAttr(d, i);
+        if (a->attisdropped || a->atttypid != param_type(i, sketch) || a->atthasdef || a->attgenerated)
+            return false;
+    }
+    return true;
+}
+
 void write() {
     if (groups.empty()) return;
     std::string sketch_bytes;
     std::vector<const std::string*> sessions;
-    pg_guard([] {
-        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-        prepare(sketch_type());
+    Relation rel = nullptr;
+    bool direct = false;
+    pg_guard([&] {
+        Oid sketch = sketch_type();
+        Oid relid = get_relname_relid("rollup_deltas", get_namespace_oid("llmtrace", false));
+        if (!OidIsValid(relid)) elog(ERROR, "llmtrace: table llmtrace.rollup_deltas does not exist");
+        rel = table_open(relid, RowExclusiveLock);
+        direct = direct_insert_ok(rel, sketch);
+        if (!direct) {
+            table_close(rel, NoLock);
+            rel = nullptr;
+            if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+            prepare(sketch);
+        }
+    });
+    MemoryContext row_cxt = nullptr;
+    pg_guard([&] {
+        row_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace rollup row", ALLOCSET_SMALL_SIZES);
     });
     for (const auto& entry : groups) {
         const Key& k = entry.first;
@@ -234,19 +275,17 @@ void write() {
         sessions.clear();
         for (const std::string& s : g.sessions) sessions.push_back(&s);
         pg_guard([&] {
-            MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace rollup row",
-                                                      ALLOCSET_SMALL_SIZES);
-            MemoryContext old = MemoryContextSwitchTo(cxt);
+            MemoryContext old = MemoryContextSwitchTo(row_cxt);
             Datum v[kParams];
-            char n[kParams];
-            std::memset(n, ' ', sizeof n);
+            bool isnull[kParams];
             int i = 0;
+            for (int c = 0; c < kParams; ++c) isnull[c] = false;
             v[i++] = TimestampTzGetDatum(k.hour);
             for (int d = 0; d < kDimCount; ++d, ++i) {
                 if (k.present & (1u << d))
                     v[i] = PointerGetDatum(cstring_to_text_with_len(k.dims[d].data(), int(k.dims[d].size())));
                 else
-                    n[i] = 'n';
+                    isnull[i] = true;
             }
             v[i++] = Int64GetDatum(g.spans);
             v[i++] = Int64GetDatum(g.errors);
@@ -260,7 +299,7 @@ void write() {
                 std::memcpy(VARDATA(b), sketch_bytes.data(), sketch_bytes.size());
                 v[i++] = PointerGetDatum(b);
             } else {
-                n[i++] = 'n';
+                isnull[i++] = true;
             }
             if (!sessions.empty()) {
                 Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * sessions.size()));
@@ -268,14 +307,29 @@ void write() {
                     elems[s] = PointerGetDatum(cstring_to_text_with_len(sessions[s]->data(), int(sessions[s]->size())));
                 v[i++] = PointerGetDatum(construct_array(elems, int(sessions.size()), TEXTOID, -1, false, TYPALIGN_INT));
             } else {
-                n[i++] = 'n';
+                isnull[i++] = true;
             }
-            insert_plan.execute(v, n, false, SPI_OK_INSERT);
+            if (direct) {
+                HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), v, isnull);
+                simple_heap_insert(rel, tuple);
+            } else {
+                char n[kParams];
+                for (int c = 0; c < kParams; ++c) n[c] = isnull[c] ? 'n' : ' ';
+                insert_plan.execute(v, n, false, SPI_OK_INSERT);
+            }
             MemoryContextSwitchTo(old);
-            MemoryContextDelete(cxt);
+            MemoryContextReset(row_cxt);
         });
     }
-    pg_guard([] { SPI_finish(); });
+    pg_guard([&] {
+        MemoryContextDelete(row_cxt);
+        if (direct) {
+            table_close(rel, NoLock);
+            CommandCounterIncrement();
+        } else {
+            SPI_finish();
+        }
+    });
     discard();
 }
 

@@ -71,20 +71,8 @@ COMMENT ON TABLE llmtrace.rollup_deltas IS
 -- can be longer than an index entry may be.
 CREATE FUNCTION llmtrace.group_key(project text, environment text, provider text, model text,
                                    feature text, endpoint text, user_id text)
-RETURNS bytea
-LANGUAGE sql
-IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT sha256(convert_to(concat(
-        coalesce(length(project) || ':' || project, 'N'), '|',
-        coalesce(length(environment) || ':' || environment, 'N'), '|',
-        coalesce(length(provider) || ':' || provider, 'N'), '|',
-        coalesce(length(model) || ':' || model, 'N'), '|',
-        coalesce(length(feature) || ':' || feature, 'N'), '|',
-        coalesce(length(endpoint) || ':' || endpoint, 'N'), '|',
-        coalesce(length(user_id) || ':' || user_id, 'N')), 'UTF8'))
-$$;
+    RETURNS bytea
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_group_key';
 COMMENT ON FUNCTION llmtrace.group_key(text, text, text, text, text, text, text) IS
     'Internal: the key of a rollup group, SHA-256 of its grouping values.';
 
