@@ -151,14 +151,15 @@ SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.prosecdef
 ORDER BY p.oid::regprocedure::text;
 -- No function of the schema lacks a pinned search_path (expect no rows), but
--- for aggregates (which have no SET clause), the latency sketch's C functions
--- and group_key(), which run no SQL and are called for every row of a query.
+-- for aggregates (which have no SET clause), the latency sketch's and id
+-- sets' C functions and group_key(), which run no SQL and are called for
+-- every row of a query.
 SELECT p.oid::regprocedure AS function_without_search_path
 FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
   AND p.prokind <> 'a'
   AND NOT (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
-           AND (p.proname LIKE 'latency\_sketch\_%' OR p.proname = 'group_key'
+           AND (p.proname LIKE 'latency\_sketch\_%' OR p.proname = 'group_key' OR p.proname LIKE 'id\_set\_%'
                 OR 'llmtrace.latency_sketch'::regtype IN (p.prorettype, coalesce(p.proargtypes[0], 0))))
 ORDER BY 1::text;
 SELECT p.oid::regprocedure AS function, p.proconfig
@@ -180,6 +181,7 @@ FROM pg_proc p
 WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.prorettype <> 'trigger'::regtype
   AND obj_description(p.oid, 'pg_proc') IS NULL
   AND p.proname NOT LIKE 'latency\_sketch\_%'  -- the type's I/O and aggregate support
+  AND p.proname NOT LIKE 'id\_set\_merge\_%'    -- aggregate support
 ORDER BY 1::text;
 SELECT c.relname, obj_description(c.oid, 'pg_class') AS comment
 FROM pg_class c

@@ -224,9 +224,11 @@ SELECT * FROM pg_temp.mismatches(840) WHERE summary <> 'daily_cost_summary';
 SELECT * FROM pg_temp.mismatches(24) WHERE summary <> 'daily_cost_summary';
 SELECT * FROM pg_temp.mismatches(1) WHERE summary <> 'daily_cost_summary';
 
--- Fold and refresh: every summary equals its oracle.
+-- Fold (the live rollups) and refresh (the daily summary): every summary
+-- equals its oracle.
+SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT llmtrace.refresh_daily_cost_summary();
-SELECT count(*) AS deltas_left FROM llmtrace.rollup_deltas;
+SELECT (SELECT count(*) FROM llmtrace.rollup_deltas) + (SELECT count(*) FROM llmtrace.daily_deltas) AS deltas_left;
 SELECT * FROM pg_temp.mismatches(840);
 SELECT * FROM pg_temp.mismatches(24);
 SELECT * FROM pg_temp.mismatches(3);
@@ -249,6 +251,7 @@ UPDATE llmtrace.model_prices SET input_usd_per_mtok = 0.6 WHERE model = 'acme-la
 SELECT llmtrace.reprice(now() - interval '3 days', now() + interval '1 day') > 0 AS repriced;
 DELETE FROM llmtrace.model_prices WHERE model = 'acme-large-9';
 SELECT llmtrace.reprice(now() - interval '1 day', now() + interval '1 day') > 0 AS repriced;
+SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT * FROM pg_temp.mismatches(840);
 
@@ -262,10 +265,12 @@ SELECT * FROM pg_temp.mismatches(840) WHERE summary <> 'daily_cost_summary';
 -- ---------------------------------------------------------------------------
 -- Dropping spans changes no summary (retention drops whole partitions).
 -- ---------------------------------------------------------------------------
+SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT llmtrace.refresh_daily_cost_summary();
 CREATE TEMP TABLE before_drop AS SELECT * FROM llmtrace.daily_cost_summary;
 CREATE TEMP TABLE live_before AS SELECT * FROM llmtrace.metrics_summary(840);
 DELETE FROM llmtrace.spans WHERE start_time < now() - interval '10 days';
+SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT count(*) AS changed_rows FROM (
     (SELECT * FROM llmtrace.daily_cost_summary EXCEPT ALL SELECT * FROM before_drop)
@@ -303,6 +308,7 @@ SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'long', 'span_id', 'l
     'feature', repeat('f', 9000), 'endpoint', '/' || repeat('e', 9000),
     'user_id', repeat('u', 9000), 'session_id', repeat('s', 9000),
     'usage', jsonb_build_object('prompt_tokens', 3, 'completion_tokens', 4))::text) AS stored;
+SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT llmtrace.refresh_daily_cost_summary();
 -- (Spans of days more than 10 days back were deleted above: the daily summary
 -- is compared for today only.)
@@ -314,14 +320,15 @@ WHERE length(coalesce(project, '')) = 9000 ORDER BY grain;
 -- ---------------------------------------------------------------------------
 -- The exact figures of a small known set, in a fresh window of the past.
 -- ---------------------------------------------------------------------------
-TRUNCATE llmtrace.spans, llmtrace.rollup_deltas, llmtrace.hourly_rollups, llmtrace.daily_rollups,
-         llmtrace.daily_users, llmtrace.daily_sessions;
+TRUNCATE llmtrace.spans, llmtrace.rollup_deltas, llmtrace.daily_deltas, llmtrace.hourly_rollups,
+         llmtrace.daily_rollups;
 SELECT llmtrace.ingest_json('[
  {"trace_id":"k","span_id":"1","start_time":"2026-01-05T10:00:00Z","duration_ms":100,"provider":"openai","model":"gpt-4o","user_id":"ann","session_id":"s1","usage":{"prompt_tokens":1000,"completion_tokens":100}},
  {"trace_id":"k","span_id":"2","start_time":"2026-01-05T11:00:00Z","duration_ms":200,"provider":"openai","model":"gpt-4o","user_id":"bob","session_id":"s1","usage":{"prompt_tokens":2000,"completion_tokens":200},"error":"timeout"},
  {"trace_id":"k","span_id":"3","start_time":"2026-01-05T12:00:00Z","duration_ms":0,"provider":"openai","model":"gpt-4o","user_id":"ann","session_id":"s2","cost_usd":0.5},
  {"trace_id":"k","span_id":"4","start_time":"2026-01-05T13:00:00Z","duration_ms":3600000,"model":"mystery-model","usage":{"prompt_tokens":10,"completion_tokens":1}},
  {"trace_id":"k","span_id":"5","start_time":"2026-01-06T00:00:00Z","provider":"openai","model":"gpt-4o"}]') AS stored;
+SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT day, provider, model, spans, errors, error_rate, input_tokens, output_tokens, total_tokens,
        cost_usd, unpriced_spans, round(latency_p50_ms::numeric, 1) AS p50, round(latency_p95_ms::numeric, 1) AS p95,
@@ -334,5 +341,6 @@ SELECT * FROM pg_temp.mismatches(1);
 SET llmtrace.rollups = off;
 SELECT llmtrace.ingest_json('{"trace_id":"k","span_id":"6","start_time":"2026-01-05T10:30:00Z","duration_ms":5,"provider":"openai","model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":1}}') AS stored;
 RESET llmtrace.rollups;
+SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT summary, side, count(*) FROM pg_temp.mismatches(1) GROUP BY 1, 2 ORDER BY 1, 2;

@@ -1,6 +1,15 @@
 // Summary deltas written at ingest (see rollup.hpp and src/sql/summaries.sql).
+//
+// Two kinds of group, each appended to its own table:
+//   llmtrace.rollup_deltas  hour x project x environment x provider x model x
+//                           feature x endpoint x user: the live rollups
+//                           (folded by llmtrace.fold_rollups())
+//   llmtrace.daily_deltas   UTC day x project x environment x provider x model,
+//                           with the sets of users and sessions: the daily
+//                           summary (folded by llmtrace.refresh_daily_cost_summary())
 #include "pg/rollup.hpp"
 
+#include "core/id_set.hpp"
 #include "core/sketch.hpp"
 #include "pg/guard.hpp"
 #include "pg/span_columns.hpp"
@@ -12,9 +21,11 @@ extern "C" {
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "utils/date.h"
 #include "utils/syscache.h"
 }
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -27,10 +38,11 @@ namespace llmtrace::pg::rollup {
 
 namespace {
 
-// The grouping columns of a delta row, in the order of the INSERT below.
+// The grouping columns of a live delta row; a daily delta row has the first four.
 constexpr int kDims[] = {col::project, col::environment, col::provider, col::model,
                          col::feature, col::endpoint, col::user_id};
 constexpr int kDimCount = sizeof kDims / sizeof kDims[0];
+constexpr int kDailyDimCount = 4;
 constexpr int kTokenCols[] = {col::input_tokens, col::output_tokens, col::cached_input_tokens,
                               col::cache_write_tokens, col::reasoning_tokens, col::total_tokens};
 constexpr int kTokenCount = sizeof kTokenCols / sizeof kTokenCols[0];
@@ -40,12 +52,12 @@ constexpr size_t kMaxGroups = 2048;
 constexpr size_t kMaxBytes = 4 * 1024 * 1024;
 
 struct Key {
-    int64 hour = 0;  // TimestampTz of the hour's start
+    int64 bucket = 0;  // TimestampTz of the hour's start (live) or the UTC day's start (daily)
     std::string dims[kDimCount];
     uint8_t present = 0;  // bit i: dims[i] is not NULL
 
     bool operator==(const Key& o) const {
-        if (hour != o.hour || present != o.present) return false;
+        if (bucket != o.bucket || present != o.present) return false;
         for (int i = 0; i < kDimCount; ++i)
             if (dims[i] != o.dims[i]) return false;
         return true;
@@ -54,8 +66,16 @@ struct Key {
 
 struct KeyHash {
     size_t operator()(const Key& k) const {
-        size_t h = std::hash<int64>()(k.hour) ^ (size_t(k.present) << 56);
+        size_t h = std::hash<int64>()(k.bucket) ^ (size_t(k.present) << 56);
         for (const std::string& d : k.dims) h = h * 1000003u ^ std::hash<std::string>()(d);
+        return h;
+    }
+};
+
+struct IdKeyHash {
+    size_t operator()(const core::IdKey& k) const {
+        size_t h;
+        std::memcpy(&h, k.data(), sizeof h);
         return h;
     }
 };
@@ -65,26 +85,39 @@ struct Group {
     __int128 tokens[kTokenCount] = {};
     Datum cost = (Datum)0;  // numeric in acc_cxt, valid when costed > 0
     std::unique_ptr<core::Sketch> latency;
-    std::unordered_set<std::string> sessions;
+    std::unordered_set<core::IdKey, IdKeyHash> users, sessions;  // daily groups only
 };
 
-std::unordered_map<Key, Group, KeyHash> groups;
+using Groups = std::unordered_map<Key, Group, KeyHash>;
+Groups live_groups, daily_groups;
 size_t bytes = 0;
 int groups_level = 0;  // transaction nesting level of the writes the groups belong to
-MemoryContext acc_cxt = nullptr;   // the running cost sums
+MemoryContext acc_cxt = nullptr;    // the running cost sums
 MemoryContext spare_cxt = nullptr;  // where they are copied when acc_cxt fills with old sums
-KeptPlan insert_plan;
-Oid plan_sketch_type = InvalidOid;
+
+// The last ids hashed: consecutive spans often share their user and session.
+struct KeyMemo {
+    std::string id;
+    core::IdKey key{};
+    bool valid = false;
+    const core::IdKey& of(std::string_view s) {
+        if (!valid || id != s) {
+            id.assign(s.data(), s.size());
+            key = core::IdSet::key_of(s);
+            valid = true;
+        }
+        return key;
+    }
+} user_memo, session_memo;
 
 std::string_view text_of(Datum d) {
     text* t = reinterpret_cast<text*>(DatumGetPointer(d));
     return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
-int64 hour_of(TimestampTz t) {
-    constexpr int64 kHour = USECS_PER_HOUR;
-    int64 r = t % kHour;
-    return r < 0 ? t - r - kHour : t - r;
+int64 floor_to(TimestampTz t, int64 unit) {
+    int64 r = t % unit;
+    return r < 0 ? t - r - unit : t - r;
 }
 
 // Every sum is a new numeric: when the old ones take more than 1 MB, the
@@ -94,8 +127,9 @@ void compact_costs() {
     pg_guard([] {
         MemoryContextReset(spare_cxt);
         MemoryContext old = MemoryContextSwitchTo(spare_cxt);
-        for (auto& entry : groups)
-            if (entry.second.costed > 0) entry.second.cost = datumCopy(entry.second.cost, false, -1);
+        for (Groups* gs : {&live_groups, &daily_groups})
+            for (auto& entry : *gs)
+                if (entry.second.costed > 0) entry.second.cost = datumCopy(entry.second.cost, false, -1);
         MemoryContextSwitchTo(old);
         MemoryContextReset(acc_cxt);
     });
@@ -133,56 +167,58 @@ Oid sketch_type() {
     return t;
 }
 
-constexpr int kParams = 1 + kDimCount + 4 + kTokenCount + 1 + 2;
+// The layout of a delta table: its name, how many grouping columns follow the
+// bucket, and whether the id sets close the row.
+struct Table {
+    const char* name;
+    int dims;
+    bool id_sets;
+    KeptPlan plan;
+    Oid plan_sketch = InvalidOid;
 
-// The type of column i of rollup_deltas (and parameter i + 1 of its INSERT).
-Oid param_type(int i, Oid sketch) {
-    if (i == 0) return TIMESTAMPTZOID;
-    i -= 1;
-    if (i < kDimCount) return TEXTOID;
-    i -= kDimCount;
-    if (i < 4) return INT8OID;
-    i -= 4;
-    if (i < kTokenCount + 1) return NUMERICOID;
-    return i == kTokenCount + 1 ? sketch : TEXTARRAYOID;
+    int columns() const { return 1 + dims + 4 + kTokenCount + 1 + 1 + (id_sets ? 2 : 0); }
+    // The type of column i (and of parameter i + 1 of the INSERT).
+    Oid type(int i, Oid sketch) const {
+        if (i == 0) return id_sets ? DATEOID : TIMESTAMPTZOID;
+        i -= 1;
+        if (i < dims) return TEXTOID;
+        i -= dims;
+        if (i < 4) return INT8OID;
+        i -= 4;
+        if (i < kTokenCount + 1) return NUMERICOID;
+        i -= kTokenCount + 1;
+        return i == 0 ? sketch : BYTEAOID;
+    }
+    std::string insert_sql() const {
+        std::string q = std::string("INSERT INTO llmtrace.") + name + " VALUES (";
+        for (int i = 0; i < columns(); ++i) q += (i ? ", $" : "$") + std::to_string(i + 1);
+        return q + ")";
+    }
+};
+
+Table live_table{"rollup_deltas", kDimCount, false};
+Table daily_table{"daily_deltas", kDailyDimCount, true};
+constexpr int kMaxColumns = 1 + kDimCount + 4 + kTokenCount + 1 + 1 + 2;
+
+// The table as this code writes it: a heap table with exactly these columns,
+// no index, trigger, rule or check. Then rows go in with heap inserts, without
+// an executor run each; otherwise (someone added an index or a trigger)
+// through SPI, so that those see every row.
+bool direct_insert_ok(Relation rel, const Table& t, Oid sketch) {
+    TupleDesc d = RelationGetDescr(rel);
+    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
+        rel->trigdesc != nullptr || rel->rd_rules != nullptr || rel->rd_rel->relhasindex ||
+        RelationGetIndexList(rel) != NIL || d->natts != t.columns() ||
+        (d->constr != nullptr && d->constr->num_check > 0))
+        return false;
+    for (int i = 0; i < t.columns(); ++i) {
+        Form_pg_attribute a = TupleDescAttr(d, i);
+        if (a->attisdropped || a->atttypid != t.type(i, sketch) || a->atthasdef || a->attgenerated) return false;
+    }
+    return true;
 }
 
-void prepare(Oid sketch) {
-    if (plan_sketch_type != sketch) {
-        insert_plan.reset();
-        plan_sketch_type = sketch;
-    }
-    Oid types[kParams];
-    for (int i = 0; i < kParams; ++i) types[i] = param_type(i, sketch);
-    insert_plan.get(
-        "INSERT INTO llmtrace.rollup_deltas (hour, project, environment, provider, model, feature, "
-        "endpoint, user_id, spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens, "
-        "cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, latency, "
-        "session_ids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-        "$17, $18, $19, $20, $21)",
-        kParams, types);
-}
-
-}  // namespace
-
-void add(const Datum* values, const char* nulls) {
-    ensure_contexts();
-    if (groups.empty()) groups_level = GetCurrentTransactionNestLevel();
-    Key key;
-    key.hour = hour_of(DatumGetTimestampTz(values[col::start_time]));
-    for (int i = 0; i < kDimCount; ++i) {
-        if (nulls[kDims[i]] == 'n') continue;
-        key.present |= uint8_t(1u << i);
-        key.dims[i] = std::string(text_of(values[kDims[i]]));
-    }
-    auto found = groups.find(key);
-    if (found == groups.end()) {
-        size_t key_bytes = sizeof(Key) + sizeof(Group);
-        for (const std::string& d : key.dims) key_bytes += d.size();
-        bytes += key_bytes;
-        found = groups.emplace(std::move(key), Group()).first;
-    }
-    Group& g = found->second;
+void add_to(Group& g, const Datum* values, const char* nulls) {
     ++g.spans;
     if (text_of(values[col::status]) == "error") ++g.errors;
     std::string_view cost_status = text_of(values[col::cost_status]);
@@ -206,82 +242,80 @@ void add(const Datum* values, const char* nulls) {
         }
         g.latency->add(DatumGetFloat8(values[col::duration_ms]));
     }
-    if (nulls[col::session_id] != 'n') {
-        auto inserted = g.sessions.emplace(text_of(values[col::session_id]));
-        if (inserted.second) bytes += inserted.first->size() + 48;
+}
+
+Group& group_for(Groups& gs, Key&& key) {
+    auto found = gs.find(key);
+    if (found == gs.end()) {
+        size_t key_bytes = sizeof(Key) + sizeof(Group);
+        for (const std::string& d : key.dims) key_bytes += d.size();
+        bytes += key_bytes;
+        found = gs.emplace(std::move(key), Group()).first;
     }
+    return found->second;
 }
 
-bool over_bound() { return groups.size() >= kMaxGroups || bytes >= kMaxBytes; }
-
-bool pending() { return !groups.empty(); }
-
-void discard() {
-    groups.clear();
-    bytes = 0;
-    if (acc_cxt) pg_guard([] { MemoryContextReset(acc_cxt); });
-}
-
-void discard_from_level(int level) {
-    if (!groups.empty() && groups_level >= level) discard();
-}
-
-// The rollup_deltas table as this code writes it: a heap table with exactly
-// the columns of the INSERT above, no index, trigger or rule. Then rows go in
-// with heap inserts, without an executor run each; otherwise (someone added an
-// index or a trigger) through SPI, so that those see every row.
-bool direct_insert_ok(Relation rel, Oid sketch) {
-    TupleDesc d = RelationGetDescr(rel);
-    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-        rel->trigdesc != nullptr || rel->rd_rules != nullptr || rel->rd_rel->relhasindex ||
-        RelationGetIndexList(rel) != NIL || d->natts != kParams || (d->constr != nullptr && d->constr->num_check > 0))
-        return false;
-    for (int i = 0; i < kParams; ++i) {
-        Form_pg_attribute a = TupleDescAttr(d, i);
-        if (a->attisdropped || a->atttypid != param_type(i, sketch) || a->atthasdef || a->attgenerated)
-            return false;
-    }
-    return true;
-}
-
-void write() {
-    if (groups.empty()) return;
-    std::string sketch_bytes;
-    std::vector<const std::string*> sessions;
+// Appends the groups of one table. Runs SPI itself.
+void write_table(Table& t, Groups& gs) {
+    if (gs.empty()) return;
+    std::string sketch_bytes, users_bytes, sessions_bytes;
     Relation rel = nullptr;
     bool direct = false;
     pg_guard([&] {
         Oid sketch = sketch_type();
-        Oid relid = get_relname_relid("rollup_deltas", get_namespace_oid("llmtrace", false));
-        if (!OidIsValid(relid)) elog(ERROR, "llmtrace: table llmtrace.rollup_deltas does not exist");
+        Oid relid = get_relname_relid(t.name, get_namespace_oid("llmtrace", false));
+        if (!OidIsValid(relid)) elog(ERROR, "llmtrace: table llmtrace.%s does not exist", t.name);
         rel = table_open(relid, RowExclusiveLock);
-        direct = direct_insert_ok(rel, sketch);
+        direct = direct_insert_ok(rel, t, sketch);
         if (!direct) {
             table_close(rel, NoLock);
             rel = nullptr;
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-            prepare(sketch);
+            if (t.plan_sketch != sketch) {
+                t.plan.reset();
+                t.plan_sketch = sketch;
+            }
+            Oid types[kMaxColumns];
+            for (int i = 0; i < t.columns(); ++i) types[i] = t.type(i, sketch);
+            std::string sql = t.insert_sql();
+            t.plan.get(sql.c_str(), t.columns(), types);
         }
     });
     MemoryContext row_cxt = nullptr;
     pg_guard([&] {
         row_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace rollup row", ALLOCSET_SMALL_SIZES);
     });
-    for (const auto& entry : groups) {
+    for (auto& entry : gs) {
         const Key& k = entry.first;
-        const Group& g = entry.second;
+        Group& g = entry.second;
         sketch_bytes.clear();
         if (g.latency) g.latency->serialize(sketch_bytes);
-        sessions.clear();
-        for (const std::string& s : g.sessions) sessions.push_back(&s);
+        users_bytes.clear();
+        sessions_bytes.clear();
+        if (t.id_sets) {
+            core::IdSet users, sessions;
+            users.add_keys(std::vector<core::IdKey>(g.users.begin(), g.users.end()));
+            sessions.add_keys(std::vector<core::IdKey>(g.sessions.begin(), g.sessions.end()));
+            users.serialize(users_bytes);
+            sessions.serialize(sessions_bytes);
+        }
         pg_guard([&] {
             MemoryContext old = MemoryContextSwitchTo(row_cxt);
-            Datum v[kParams];
-            bool isnull[kParams];
+            auto to_bytea = [](const std::string& s) {
+                bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + s.size()));
+                SET_VARSIZE(b, VARHDRSZ + s.size());
+                std::memcpy(VARDATA(b), s.data(), s.size());
+                return PointerGetDatum(b);
+            };
+            Datum v[kMaxColumns];
+            bool isnull[kMaxColumns];
+            for (int c = 0; c < kMaxColumns; ++c) isnull[c] = false;
             int i = 0;
-            for (int c = 0; c < kParams; ++c) isnull[c] = false;
-            v[i++] = TimestampTzGetDatum(k.hour);
-            for (int d = 0; d < kDimCount; ++d, ++i) {
+            if (t.id_sets)
+                v[i++] = DateADTGetDatum(DateADT(k.bucket / USECS_PER_DAY));
+            else
+                v[i++] = TimestampTzGetDatum(k.bucket);
+            for (int d = 0; d < t.dims; ++d, ++i) {
                 if (k.present & (1u << d))
                     v[i] = PointerGetDatum(cstring_to_text_with_len(k.dims[d].data(), int(k.dims[d].size())));
                 else
@@ -293,29 +327,20 @@ void write() {
             v[i++] = Int64GetDatum(g.unpriced);
             for (int c = 0; c < kTokenCount; ++c) v[i++] = numeric_of(g.tokens[c]);
             v[i++] = g.costed > 0 ? g.cost : NumericGetDatum(int64_to_numeric(0));
-            if (g.latency) {
-                bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + sketch_bytes.size()));
-                SET_VARSIZE(b, VARHDRSZ + sketch_bytes.size());
-                std::memcpy(VARDATA(b), sketch_bytes.data(), sketch_bytes.size());
-                v[i++] = PointerGetDatum(b);
-            } else {
+            if (g.latency)
+                v[i++] = to_bytea(sketch_bytes);
+            else
                 isnull[i++] = true;
-            }
-            if (!sessions.empty()) {
-                Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * sessions.size()));
-                for (size_t s = 0; s < sessions.size(); ++s)
-                    elems[s] = PointerGetDatum(cstring_to_text_with_len(sessions[s]->data(), int(sessions[s]->size())));
-                v[i++] = PointerGetDatum(construct_array(elems, int(sessions.size()), TEXTOID, -1, false, TYPALIGN_INT));
-            } else {
-                isnull[i++] = true;
+            if (t.id_sets) {
+                v[i++] = to_bytea(users_bytes);
+                v[i++] = to_bytea(sessions_bytes);
             }
             if (direct) {
-                HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), v, isnull);
-                simple_heap_insert(rel, tuple);
+                simple_heap_insert(rel, heap_form_tuple(RelationGetDescr(rel), v, isnull));
             } else {
-                char n[kParams];
-                for (int c = 0; c < kParams; ++c) n[c] = isnull[c] ? 'n' : ' ';
-                insert_plan.execute(v, n, false, SPI_OK_INSERT);
+                char n[kMaxColumns];
+                for (int c = 0; c < kMaxColumns; ++c) n[c] = isnull[c] ? 'n' : ' ';
+                t.plan.execute(v, n, false, SPI_OK_INSERT);
             }
             MemoryContextSwitchTo(old);
             MemoryContextReset(row_cxt);
@@ -330,6 +355,58 @@ void write() {
             SPI_finish();
         }
     });
+}
+
+}  // namespace
+
+void add(const Datum* values, const char* nulls) {
+    ensure_contexts();
+    if (live_groups.empty() && daily_groups.empty()) groups_level = GetCurrentTransactionNestLevel();
+    const TimestampTz start = DatumGetTimestampTz(values[col::start_time]);
+    // PostgreSQL's epoch (2000-01-01) is a UTC midnight: days and hours are
+    // whole multiples of the unit from it.
+    Key live;
+    live.bucket = floor_to(start, USECS_PER_HOUR);
+    Key daily;
+    daily.bucket = floor_to(start, USECS_PER_DAY);
+    for (int i = 0; i < kDimCount; ++i) {
+        if (nulls[kDims[i]] == 'n') continue;
+        std::string_view v = text_of(values[kDims[i]]);
+        live.present |= uint8_t(1u << i);
+        live.dims[i].assign(v.data(), v.size());
+        if (i < kDailyDimCount) {
+            daily.present |= uint8_t(1u << i);
+            daily.dims[i].assign(v.data(), v.size());
+        }
+    }
+    add_to(group_for(live_groups, std::move(live)), values, nulls);
+    Group& day = group_for(daily_groups, std::move(daily));
+    add_to(day, values, nulls);
+    if (nulls[col::user_id] != 'n' && day.users.insert(user_memo.of(text_of(values[col::user_id]))).second)
+        bytes += 40;
+    if (nulls[col::session_id] != 'n' &&
+        day.sessions.insert(session_memo.of(text_of(values[col::session_id]))).second)
+        bytes += 40;
+}
+
+bool over_bound() { return live_groups.size() + daily_groups.size() >= kMaxGroups || bytes >= kMaxBytes; }
+
+bool pending() { return !live_groups.empty() || !daily_groups.empty(); }
+
+void discard() {
+    live_groups.clear();
+    daily_groups.clear();
+    bytes = 0;
+    if (acc_cxt) pg_guard([] { MemoryContextReset(acc_cxt); });
+}
+
+void discard_from_level(int level) {
+    if (pending() && groups_level >= level) discard();
+}
+
+void write() {
+    write_table(live_table, live_groups);
+    write_table(daily_table, daily_groups);
     discard();
 }
 

@@ -3,17 +3,22 @@
 -- script to 0.2.0).
 --
 -- How the figures stay exact and writers never wait on each other:
---   * ingest appends, in the same transaction as the spans, one row to
---     llmtrace.rollup_deltas per statement and group (hour x project x
---     environment x provider x model x feature x endpoint x user) with the sums
---     of the spans that statement newly stored (a re-delivered span is not
---     stored, so it adds nothing) and their latency sketch. Appending takes no
---     lock any other writer waits for; a rollback takes the rows with it.
+--   * ingest appends, in the same transaction as the spans, one row per
+--     statement and group to llmtrace.rollup_deltas (hour x project x
+--     environment x provider x model x feature x endpoint x user) and to
+--     llmtrace.daily_deltas (UTC day x project x environment x provider x
+--     model, with the sets of users and sessions), with the sums of the spans
+--     that statement newly stored (a re-delivered span is not stored, so it
+--     adds nothing) and their latency sketch. Appending takes no lock any other
+--     writer waits for; a rollback takes the rows with it.
 --   * an UPDATE of stored spans (llmtrace.reprice()) appends correction rows:
 --     the new values minus the old ones.
---   * llmtrace.fold_rollups() (run by llmtrace.refresh_daily_cost_summary(),
---     which a scheduler calls) moves the deltas into the hourly and daily
---     rollups in one transaction; only one fold runs at a time.
+--   * llmtrace.fold_rollups() moves the live deltas into the hourly rollups and
+--     the daily rollups by feature, endpoint and user;
+--     llmtrace.refresh_daily_cost_summary() moves the daily deltas into the
+--     daily rollups by model and refreshes the materialized view. A scheduler
+--     calls both; each runs one at a time, and each costs what its own new
+--     deltas cost, whatever the history.
 --   * live readers (llmtrace.metrics_summary() and friends) read the rollups
 --     plus the deltas not folded yet in one snapshot: a committed transaction
 --     is seen whole or not at all, an uncommitted one never.
@@ -27,6 +32,32 @@ CREATE FUNCTION llmtrace.merge(a llmtrace.latency_sketch, b llmtrace.latency_ske
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_sketch_merge2';
 COMMENT ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_sketch) IS
     'The merge of two latency sketches (NULL counts as empty).';
+
+-- Sets of ids for exact distinct counts that merge (src/core/id_set.hpp):
+-- the users and sessions of a day of a model group.
+CREATE FUNCTION llmtrace.id_set_union(a bytea, b bytea) RETURNS bytea
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_id_set_union';
+CREATE FUNCTION llmtrace.id_set_count(bytea) RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_id_set_count';
+CREATE FUNCTION llmtrace.id_set_of(ids text[]) RETURNS bytea
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_id_set_of';
+CREATE FUNCTION llmtrace.id_set_merge_trans(internal, bytea) RETURNS internal
+    LANGUAGE c PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_id_set_merge_trans';
+CREATE FUNCTION llmtrace.id_set_merge_final(internal) RETURNS bytea
+    LANGUAGE c PARALLEL SAFE AS 'MODULE_PATHNAME', 'llmtrace_id_set_merge_final';
+CREATE AGGREGATE llmtrace.id_set_merge(bytea) (
+    SFUNC = llmtrace.id_set_merge_trans,
+    STYPE = internal,
+    FINALFUNC = llmtrace.id_set_merge_final
+);
+COMMENT ON FUNCTION llmtrace.id_set_union(bytea, bytea) IS
+    'Internal: the union of two id sets (NULL is empty).';
+COMMENT ON FUNCTION llmtrace.id_set_count(bytea) IS
+    'Internal: the number of distinct ids of an id set (exact up to 1,048,576 ids, then estimated).';
+COMMENT ON FUNCTION llmtrace.id_set_of(text[]) IS
+    'Internal: the id set of the non-NULL ids of an array.';
+COMMENT ON AGGREGATE llmtrace.id_set_merge(bytea) IS
+    'Internal: the union of id sets.';
 
 -- The setting llmtrace.rollup_retention_days (defined by the library, which
 -- calling this loads).
@@ -58,13 +89,38 @@ CREATE TABLE llmtrace.rollup_deltas (
     reasoning_tokens    numeric     NOT NULL,
     total_tokens        numeric     NOT NULL,
     cost_usd            numeric     NOT NULL,
-    latency             llmtrace.latency_sketch,
-    session_ids         text[]
+    latency             llmtrace.latency_sketch
 );
 
 COMMENT ON TABLE llmtrace.rollup_deltas IS
-    'Internal: what each ingest statement (or span UPDATE) added to the summaries, per hour and '
-    'group, not yet folded into llmtrace.hourly_rollups and llmtrace.daily_rollups.';
+    'Internal: what each ingest statement (or span UPDATE) added to the live summaries, per hour '
+    'and group, not yet folded into llmtrace.hourly_rollups and llmtrace.daily_rollups.';
+
+CREATE TABLE llmtrace.daily_deltas (
+    day                 date        NOT NULL,
+    project             text,
+    environment         text,
+    provider            text,
+    model               text,
+    spans               bigint      NOT NULL,
+    errors              bigint      NOT NULL,
+    costed_spans        bigint      NOT NULL,
+    unpriced_spans      bigint      NOT NULL,
+    input_tokens        numeric     NOT NULL,
+    output_tokens       numeric     NOT NULL,
+    cached_input_tokens numeric     NOT NULL,
+    cache_write_tokens  numeric     NOT NULL,
+    reasoning_tokens    numeric     NOT NULL,
+    total_tokens        numeric     NOT NULL,
+    cost_usd            numeric     NOT NULL,
+    latency             llmtrace.latency_sketch,
+    user_keys           bytea,
+    session_keys        bytea
+);
+
+COMMENT ON TABLE llmtrace.daily_deltas IS
+    'Internal: what each ingest statement (or span UPDATE) added to the daily summary, per UTC day '
+    'and model group with its users and sessions, not yet folded into llmtrace.daily_rollups.';
 
 -- The key of a group: SHA-256 of its grouping values (NULL distinct from every
 -- string). Unique keys are on this hash, not on the values themselves, which
@@ -137,43 +193,23 @@ CREATE TABLE llmtrace.daily_rollups (
     users               bigint,
     sessions            bigint,
     group_key           bytea       NOT NULL,
+    users_set           bytea,
+    sessions_set        bytea,
     CONSTRAINT daily_rollups_grain_check CHECK (grain IN ('model', 'feature', 'endpoint', 'user')),
     CONSTRAINT daily_rollups_key UNIQUE (grain, day, group_key)
 );
 
 COMMENT ON TABLE llmtrace.daily_rollups IS
     'Daily (UTC) sums and latency sketches per model, feature, endpoint and user (grain), kept '
-    'forever; users and sessions (distinct) on model rows; cost_usd is meaningful where '
-    'costed_spans > 0.';
-
--- The distinct users and sessions of each day and model group (by the
--- group's key and the SHA-256 of the id), so that distinct counts stay exact
--- when spans of a day arrive in several folds.
-CREATE TABLE llmtrace.daily_users (
-    day         date  NOT NULL,
-    group_key   bytea NOT NULL,
-    user_key    bytea NOT NULL,
-    CONSTRAINT daily_users_key PRIMARY KEY (day, group_key, user_key)
-);
-COMMENT ON TABLE llmtrace.daily_users IS
-    'Internal: the distinct users of each UTC day and model group (llmtrace.daily_rollups.users).';
-
-CREATE TABLE llmtrace.daily_sessions (
-    day         date  NOT NULL,
-    group_key   bytea NOT NULL,
-    session_key bytea NOT NULL,
-    CONSTRAINT daily_sessions_key PRIMARY KEY (day, group_key, session_key)
-);
-COMMENT ON TABLE llmtrace.daily_sessions IS
-    'Internal: the distinct sessions of each UTC day and model group (llmtrace.daily_rollups.sessions).';
+    'forever; users and sessions (distinct) on model rows, which llmtrace.refresh_daily_cost_summary() '
+    'keeps; cost_usd is meaningful where costed_spans > 0.';
 
 -- Summaries survive pg_dump / pg_restore (they outlive the spans).
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.rollup_deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.hourly_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_rollups_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_users', '');
-SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_deltas', '');
 
 -- The span UPDATE trigger: costs, tokens and status may change (reprice);
 -- the rollups get the difference. What a sketch or a distinct count cannot
@@ -206,34 +242,50 @@ BEGIN
                            'feature, endpoint, user_id, session_id) and duration_ms of a stored span '
                            'are what the summaries were built from.';
     END IF;
-    INSERT INTO llmtrace.rollup_deltas
-        (hour, project, environment, provider, model, feature, endpoint, user_id,
-         spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
-         cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd)
-    SELECT date_trunc('hour', x.start_time, 'UTC'), x.project, x.environment, x.provider, x.model,
-           x.feature, x.endpoint, x.user_id, 0,
-           sum(x.sign * (x.status = 'error')::int),
-           sum(x.sign * (x.cost_usd IS NOT NULL)::int),
-           sum(x.sign * (x.cost_status IN ('unpriced', 'invalid_price'))::int),
-           sum(x.sign * coalesce(x.input_tokens, 0)), sum(x.sign * coalesce(x.output_tokens, 0)),
-           sum(x.sign * coalesce(x.cached_input_tokens, 0)),
-           sum(x.sign * coalesce(x.cache_write_tokens, 0)),
-           sum(x.sign * coalesce(x.reasoning_tokens, 0)), sum(x.sign * coalesce(x.total_tokens, 0)),
-           sum(x.sign * coalesce(x.cost_usd, 0))
-    FROM (SELECT 1 AS sign, n.* FROM new_spans n
-          UNION ALL
-          SELECT -1 AS sign, o.* FROM old_spans o) x
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-    HAVING sum(x.sign * (x.status = 'error')::int) <> 0
-        OR sum(x.sign * (x.cost_usd IS NOT NULL)::int) <> 0
-        OR sum(x.sign * (x.cost_status IN ('unpriced', 'invalid_price'))::int) <> 0
-        OR sum(x.sign * coalesce(x.input_tokens, 0)) <> 0
-        OR sum(x.sign * coalesce(x.output_tokens, 0)) <> 0
-        OR sum(x.sign * coalesce(x.cached_input_tokens, 0)) <> 0
-        OR sum(x.sign * coalesce(x.cache_write_tokens, 0)) <> 0
-        OR sum(x.sign * coalesce(x.reasoning_tokens, 0)) <> 0
-        OR sum(x.sign * coalesce(x.total_tokens, 0)) <> 0
-        OR sum(x.sign * coalesce(x.cost_usd, 0)) <> 0;
+    WITH diff AS (
+        SELECT date_trunc('hour', x.start_time, 'UTC') AS hour, x.project, x.environment, x.provider,
+               x.model, x.feature, x.endpoint, x.user_id,
+               sum(x.sign * (x.status = 'error')::int) AS errors,
+               sum(x.sign * (x.cost_usd IS NOT NULL)::int) AS costed_spans,
+               sum(x.sign * (x.cost_status IN ('unpriced', 'invalid_price'))::int) AS unpriced_spans,
+               sum(x.sign * coalesce(x.input_tokens, 0)) AS input_tokens,
+               sum(x.sign * coalesce(x.output_tokens, 0)) AS output_tokens,
+               sum(x.sign * coalesce(x.cached_input_tokens, 0)) AS cached_input_tokens,
+               sum(x.sign * coalesce(x.cache_write_tokens, 0)) AS cache_write_tokens,
+               sum(x.sign * coalesce(x.reasoning_tokens, 0)) AS reasoning_tokens,
+               sum(x.sign * coalesce(x.total_tokens, 0)) AS total_tokens,
+               sum(x.sign * coalesce(x.cost_usd, 0)) AS cost_usd
+        FROM (SELECT 1 AS sign, n.* FROM new_spans n
+              UNION ALL
+              SELECT -1 AS sign, o.* FROM old_spans o) x
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ),
+    changed AS (
+        SELECT * FROM diff
+        WHERE (errors, costed_spans, unpriced_spans, input_tokens, output_tokens, cached_input_tokens,
+               cache_write_tokens, reasoning_tokens, total_tokens, cost_usd)
+              IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    ),
+    live AS (
+        INSERT INTO llmtrace.rollup_deltas
+            (hour, project, environment, provider, model, feature, endpoint, user_id,
+             spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
+             cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd)
+        SELECT c.hour, c.project, c.environment, c.provider, c.model, c.feature, c.endpoint, c.user_id,
+               0, c.errors, c.costed_spans, c.unpriced_spans, c.input_tokens, c.output_tokens,
+               c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens, c.total_tokens, c.cost_usd
+        FROM changed c
+    )
+    INSERT INTO llmtrace.daily_deltas
+        (day, project, environment, provider, model, spans, errors, costed_spans, unpriced_spans,
+         input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens,
+         total_tokens, cost_usd)
+    SELECT (c.hour AT TIME ZONE 'UTC')::date, c.project, c.environment, c.provider, c.model, 0,
+           sum(c.errors), sum(c.costed_spans), sum(c.unpriced_spans), sum(c.input_tokens),
+           sum(c.output_tokens), sum(c.cached_input_tokens), sum(c.cache_write_tokens),
+           sum(c.reasoning_tokens), sum(c.total_tokens), sum(c.cost_usd)
+    FROM changed c
+    GROUP BY 1, 2, 3, 4, 5;
     RETURN NULL;
 END
 $$;
@@ -244,9 +296,10 @@ CREATE TRIGGER spans_summaries
     FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.spans_updated();
 ALTER TABLE llmtrace.spans ENABLE ALWAYS TRIGGER spans_summaries;
 
--- Moves the deltas into the hourly and daily rollups. One statement: the
--- deltas a fold deletes are exactly those it adds. Folds run one at a time;
--- writers never wait for one.
+-- Moves the live deltas into the hourly rollups (kept
+-- llmtrace.rollup_retention_days) and the daily rollups by feature, endpoint
+-- and user. One statement: the deltas a fold deletes are exactly those it
+-- adds. Folds run one at a time; writers never wait for one.
 CREATE FUNCTION llmtrace.fold_rollups()
 RETURNS bigint
 LANGUAGE plpgsql
@@ -296,67 +349,83 @@ BEGIN
             cost_usd = r.cost_usd + excluded.cost_usd,
             latency = llmtrace.merge(r.latency, excluded.latency)
     ),
-    model_groups AS (
-        SELECT (d.hour AT TIME ZONE 'UTC')::date AS day,
-               llmtrace.group_key(d.project, d.environment, d.provider, d.model, NULL, NULL, NULL) AS group_key,
-               d.user_id, d.session_ids
-        FROM d WHERE d.spans > 0 AND (d.user_id IS NOT NULL OR d.session_ids IS NOT NULL)
-    ),
-    new_users AS (
-        INSERT INTO llmtrace.daily_users AS u (day, group_key, user_key)
-        SELECT DISTINCT m.day, m.group_key, sha256(convert_to(m.user_id, 'UTF8'))
-        FROM model_groups m WHERE m.user_id IS NOT NULL
-        ON CONFLICT DO NOTHING
-        RETURNING u.day, u.group_key
-    ),
-    new_sessions AS (
-        INSERT INTO llmtrace.daily_sessions AS s (day, group_key, session_key)
-        SELECT DISTINCT m.day, m.group_key, sha256(convert_to(sid, 'UTF8'))
-        FROM model_groups m CROSS JOIN LATERAL unnest(m.session_ids) AS sid
-        WHERE sid IS NOT NULL
-        ON CONFLICT DO NOTHING
-        RETURNING s.day, s.group_key
-    ),
-    distinct_counts AS (
-        SELECT c.day, c.group_key,
-               count(*) FILTER (WHERE c.is_user) AS users, count(*) FILTER (WHERE NOT c.is_user) AS sessions
-        FROM (SELECT true AS is_user, * FROM new_users UNION ALL SELECT false, * FROM new_sessions) c
-        GROUP BY c.day, c.group_key
-    ),
-    daily_sums AS (
-        SELECT CASE WHEN grouping(d.model) = 0 THEN 'model' WHEN grouping(d.feature) = 0 THEN 'feature'
-                    WHEN grouping(d.endpoint) = 0 THEN 'endpoint' ELSE 'user' END AS grain,
-               (d.hour AT TIME ZONE 'UTC')::date AS day,
-               d.project, d.environment, d.provider, d.model, d.feature, d.endpoint, d.user_id,
-               sum(d.spans) AS spans, sum(d.errors) AS errors, sum(d.costed_spans) AS costed_spans,
-               sum(d.unpriced_spans) AS unpriced_spans, sum(d.input_tokens) AS input_tokens,
-               sum(d.output_tokens) AS output_tokens, sum(d.cached_input_tokens) AS cached_input_tokens,
-               sum(d.cache_write_tokens) AS cache_write_tokens, sum(d.reasoning_tokens) AS reasoning_tokens,
-               sum(d.total_tokens) AS total_tokens, sum(d.cost_usd) AS cost_usd,
-               llmtrace.merge(d.latency) AS latency
-        FROM d
-        GROUP BY GROUPING SETS (((d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.provider, d.model),
-                                ((d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.feature),
-                                ((d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.endpoint),
-                                ((d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.user_id))
-    ),
     daily AS (
         INSERT INTO llmtrace.daily_rollups AS r
             (grain, day, project, environment, provider, model, feature, endpoint, user_id,
              spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
              cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
-             latency, users, sessions, group_key)
-        SELECT s.grain, s.day, s.project, s.environment, s.provider, s.model, s.feature, s.endpoint,
-               s.user_id, s.spans, s.errors, s.costed_spans, s.unpriced_spans, s.input_tokens,
-               s.output_tokens, s.cached_input_tokens, s.cache_write_tokens, s.reasoning_tokens,
-               s.total_tokens, s.cost_usd, s.latency,
-               CASE WHEN s.grain = 'model' THEN coalesce(c.users, 0) END,
-               CASE WHEN s.grain = 'model' THEN coalesce(c.sessions, 0) END,
-               s.group_key
-        FROM (SELECT x.*, llmtrace.group_key(x.project, x.environment, x.provider, x.model, x.feature,
-                                             x.endpoint, x.user_id) AS group_key
-              FROM daily_sums x) s
-        LEFT JOIN distinct_counts c ON s.grain = 'model' AND c.day = s.day AND c.group_key = s.group_key
+             latency, group_key)
+        SELECT g.*, llmtrace.group_key(g.project, g.environment, g.provider, g.model, g.feature,
+                                       g.endpoint, g.user_id)
+        FROM (SELECT CASE WHEN grouping(d.feature) = 0 THEN 'feature'
+                          WHEN grouping(d.endpoint) = 0 THEN 'endpoint' ELSE 'user' END,
+                     (d.hour AT TIME ZONE 'UTC')::date AS day, d.project, d.environment,
+                     NULL::text AS provider, NULL::text AS model, d.feature, d.endpoint, d.user_id,
+                     sum(d.spans), sum(d.errors), sum(d.costed_spans), sum(d.unpriced_spans),
+                     sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_input_tokens),
+                     sum(d.cache_write_tokens), sum(d.reasoning_tokens), sum(d.total_tokens),
+                     sum(d.cost_usd), llmtrace.merge(d.latency)
+              FROM d
+              GROUP BY GROUPING SETS (((d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.feature),
+                                      ((d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.endpoint),
+                                      ((d.hour AT TIME ZONE 'UTC')::date, d.project, d.environment, d.user_id))) g
+        ON CONFLICT (grain, day, group_key)
+        DO UPDATE SET spans = r.spans + excluded.spans, errors = r.errors + excluded.errors,
+            costed_spans = r.costed_spans + excluded.costed_spans,
+            unpriced_spans = r.unpriced_spans + excluded.unpriced_spans,
+            input_tokens = r.input_tokens + excluded.input_tokens,
+            output_tokens = r.output_tokens + excluded.output_tokens,
+            cached_input_tokens = r.cached_input_tokens + excluded.cached_input_tokens,
+            cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+            reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+            total_tokens = r.total_tokens + excluded.total_tokens,
+            cost_usd = r.cost_usd + excluded.cost_usd,
+            latency = llmtrace.merge(r.latency, excluded.latency)
+    )
+    SELECT count(*) INTO folded FROM d;
+    -- Hourly rollups older than the retention go; daily ones stay.
+    DELETE FROM llmtrace.hourly_rollups WHERE hour < horizon;
+    RETURN folded;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.fold_rollups() IS
+    'Folds the pending live deltas into llmtrace.hourly_rollups and the feature, endpoint and user '
+    'rows of llmtrace.daily_rollups, and drops hourly rollups older than '
+    'llmtrace.rollup_retention_days; returns the deltas folded. Call it from a scheduler.';
+
+-- Moves the daily deltas into the daily rollups by model, with their distinct
+-- users and sessions. One at a time; writers never wait for one.
+CREATE FUNCTION llmtrace.fold_daily_rollups()
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    folded bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('llmtrace.fold_daily_rollups'));
+    WITH d AS (
+        DELETE FROM llmtrace.daily_deltas RETURNING *
+    ),
+    daily AS (
+        INSERT INTO llmtrace.daily_rollups AS r
+            (grain, day, project, environment, provider, model,
+             spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
+             cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
+             latency, users_set, sessions_set, users, sessions, group_key)
+        SELECT g.*, llmtrace.id_set_count(g.users_set), llmtrace.id_set_count(g.sessions_set),
+               llmtrace.group_key(g.project, g.environment, g.provider, g.model, NULL, NULL, NULL)
+        FROM (SELECT 'model', d.day, d.project, d.environment, d.provider, d.model,
+                     sum(d.spans), sum(d.errors), sum(d.costed_spans), sum(d.unpriced_spans),
+                     sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_input_tokens),
+                     sum(d.cache_write_tokens), sum(d.reasoning_tokens), sum(d.total_tokens),
+                     sum(d.cost_usd), llmtrace.merge(d.latency),
+                     coalesce(llmtrace.id_set_merge(d.user_keys), '\x00'::bytea) AS users_set,
+                     coalesce(llmtrace.id_set_merge(d.session_keys), '\x00'::bytea) AS sessions_set
+              FROM d
+              GROUP BY d.day, d.project, d.environment, d.provider, d.model) g
         ON CONFLICT (grain, day, group_key)
         DO UPDATE SET spans = r.spans + excluded.spans, errors = r.errors + excluded.errors,
             costed_spans = r.costed_spans + excluded.costed_spans,
@@ -369,19 +438,19 @@ BEGIN
             total_tokens = r.total_tokens + excluded.total_tokens,
             cost_usd = r.cost_usd + excluded.cost_usd,
             latency = llmtrace.merge(r.latency, excluded.latency),
-            users = r.users + excluded.users, sessions = r.sessions + excluded.sessions
+            users_set = llmtrace.id_set_union(r.users_set, excluded.users_set),
+            sessions_set = llmtrace.id_set_union(r.sessions_set, excluded.sessions_set),
+            users = llmtrace.id_set_count(llmtrace.id_set_union(r.users_set, excluded.users_set)),
+            sessions = llmtrace.id_set_count(llmtrace.id_set_union(r.sessions_set, excluded.sessions_set))
     )
     SELECT count(*) INTO folded FROM d;
-    -- Hourly rollups older than the retention go; daily ones stay.
-    DELETE FROM llmtrace.hourly_rollups WHERE hour < horizon;
     RETURN folded;
 END
 $$;
 
-COMMENT ON FUNCTION llmtrace.fold_rollups() IS
-    'Folds the pending summary deltas into llmtrace.hourly_rollups and llmtrace.daily_rollups and '
-    'drops hourly rollups older than llmtrace.rollup_retention_days; returns the deltas folded. '
-    'llmtrace.refresh_daily_cost_summary() calls it.';
+COMMENT ON FUNCTION llmtrace.fold_daily_rollups() IS
+    'Folds the pending daily deltas into the model rows of llmtrace.daily_rollups; returns the '
+    'deltas folded. llmtrace.refresh_daily_cost_summary() calls it.';
 
 CREATE MATERIALIZED VIEW llmtrace.daily_cost_summary AS
     SELECT r.day, r.project, r.environment, r.provider, r.model,
@@ -414,14 +483,15 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM llmtrace.fold_rollups();
+    PERFORM llmtrace.fold_daily_rollups();
     REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary;
 END
 $$;
 
 COMMENT ON FUNCTION llmtrace.refresh_daily_cost_summary() IS
-    'Folds pending deltas into the rollups and refreshes llmtrace.daily_cost_summary '
-    'concurrently (readers are not blocked). Call it from a scheduler, e.g. every minute.';
+    'Folds the pending daily deltas into llmtrace.daily_rollups and refreshes '
+    'llmtrace.daily_cost_summary concurrently (readers are not blocked). Call it from a '
+    'scheduler, e.g. every minute, with llmtrace.fold_rollups().';
 
 -- The first hour of a live window of `hours` hours: the current UTC hour and
 -- the hours - 1 before it.
@@ -592,15 +662,18 @@ COMMENT ON FUNCTION llmtrace.metrics_by_user(integer) IS
 
 -- Privileges of the summaries. Readers read them (the live functions run as
 -- the caller, so they read the rollup tables themselves); the admin refreshes.
-REVOKE ALL ON llmtrace.rollup_deltas, llmtrace.hourly_rollups, llmtrace.daily_rollups,
-    llmtrace.daily_users, llmtrace.daily_sessions, llmtrace.daily_cost_summary FROM PUBLIC;
+REVOKE ALL ON llmtrace.rollup_deltas, llmtrace.daily_deltas, llmtrace.hourly_rollups,
+    llmtrace.daily_rollups, llmtrace.daily_cost_summary FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_sketch),
     llmtrace.spans_updated(), llmtrace.fold_rollups(), llmtrace.refresh_daily_cost_summary(),
     llmtrace.window_start(integer), llmtrace.live_rollup(text, integer),
     llmtrace.metrics_summary(integer), llmtrace.metrics_by_feature(integer),
     llmtrace.metrics_by_endpoint(integer), llmtrace.metrics_by_user(integer),
     llmtrace.rollup_retention_days(),
-    llmtrace.group_key(text, text, text, text, text, text, text) FROM PUBLIC;
+    llmtrace.group_key(text, text, text, text, text, text, text), llmtrace.fold_daily_rollups(),
+    llmtrace.id_set_union(bytea, bytea), llmtrace.id_set_count(bytea), llmtrace.id_set_of(text[]),
+    llmtrace.id_set_merge_trans(internal, bytea), llmtrace.id_set_merge_final(internal) FROM PUBLIC;
+REVOKE ALL ON ROUTINE llmtrace.id_set_merge(bytea) FROM PUBLIC;
 GRANT SELECT ON llmtrace.rollup_deltas, llmtrace.hourly_rollups, llmtrace.daily_rollups,
     llmtrace.daily_cost_summary TO llmtrace_reader, llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_sketch),
@@ -608,5 +681,5 @@ GRANT EXECUTE ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.laten
     llmtrace.metrics_summary(integer), llmtrace.metrics_by_feature(integer),
     llmtrace.metrics_by_endpoint(integer), llmtrace.metrics_by_user(integer),
     llmtrace.rollup_retention_days() TO llmtrace_reader, llmtrace_admin;
-GRANT EXECUTE ON FUNCTION llmtrace.fold_rollups(), llmtrace.refresh_daily_cost_summary()
-    TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.fold_rollups(), llmtrace.fold_daily_rollups(),
+    llmtrace.refresh_daily_cost_summary() TO llmtrace_admin;

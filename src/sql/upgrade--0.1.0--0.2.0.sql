@@ -366,12 +366,12 @@ GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
 -- @SUMMARIES@
 
 -- The summaries start with every span stored before the upgrade: one scan of
--- llmtrace.spans now, folded by the first llmtrace.refresh_daily_cost_summary().
+-- llmtrace.spans for each delta table, folded by the first
+-- llmtrace.fold_rollups() and llmtrace.refresh_daily_cost_summary().
 INSERT INTO llmtrace.rollup_deltas
     (hour, project, environment, provider, model, feature, endpoint, user_id,
      spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
-     cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
-     latency, session_ids)
+     cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, latency)
 SELECT pg_catalog.date_trunc('hour', s.start_time, 'UTC'), s.project, s.environment, s.provider,
        s.model, s.feature, s.endpoint, s.user_id,
        count(*), count(*) FILTER (WHERE s.status = 'error'), count(s.cost_usd),
@@ -380,7 +380,24 @@ SELECT pg_catalog.date_trunc('hour', s.start_time, 'UTC'), s.project, s.environm
        coalesce(sum(s.cached_input_tokens), 0), coalesce(sum(s.cache_write_tokens), 0),
        coalesce(sum(s.reasoning_tokens), 0), coalesce(sum(s.total_tokens), 0),
        coalesce(sum(s.cost_usd), 0),
-       llmtrace.latency_sketch(s.duration_ms) FILTER (WHERE s.duration_ms BETWEEN 0 AND 1e15),
-       pg_catalog.array_agg(DISTINCT s.session_id) FILTER (WHERE s.session_id IS NOT NULL)
+       llmtrace.latency_sketch(s.duration_ms) FILTER (WHERE s.duration_ms BETWEEN 0 AND 1e15)
 FROM llmtrace.spans s
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+
+INSERT INTO llmtrace.daily_deltas
+    (day, project, environment, provider, model,
+     spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
+     cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, latency,
+     user_keys, session_keys)
+SELECT (s.start_time AT TIME ZONE 'UTC')::date, s.project, s.environment, s.provider, s.model,
+       count(*), count(*) FILTER (WHERE s.status = 'error'), count(s.cost_usd),
+       count(*) FILTER (WHERE s.cost_status IN ('unpriced', 'invalid_price')),
+       coalesce(sum(s.input_tokens), 0), coalesce(sum(s.output_tokens), 0),
+       coalesce(sum(s.cached_input_tokens), 0), coalesce(sum(s.cache_write_tokens), 0),
+       coalesce(sum(s.reasoning_tokens), 0), coalesce(sum(s.total_tokens), 0),
+       coalesce(sum(s.cost_usd), 0),
+       llmtrace.latency_sketch(s.duration_ms) FILTER (WHERE s.duration_ms BETWEEN 0 AND 1e15),
+       llmtrace.id_set_of(coalesce(pg_catalog.array_agg(DISTINCT s.user_id) FILTER (WHERE s.user_id IS NOT NULL), '{}')),
+       llmtrace.id_set_of(coalesce(pg_catalog.array_agg(DISTINCT s.session_id) FILTER (WHERE s.session_id IS NOT NULL), '{}'))
+FROM llmtrace.spans s
+GROUP BY 1, 2, 3, 4, 5;

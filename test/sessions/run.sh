@@ -128,7 +128,7 @@ sess_close() {
 }
 reset_tables() {
     sql -c "TRUNCATE llmtrace.spans, llmtrace.ingest_errors, llmtrace.rollup_deltas, llmtrace.hourly_rollups,
-                     llmtrace.daily_rollups, llmtrace.daily_users, llmtrace.daily_sessions" >/dev/null
+                     llmtrace.daily_rollups, llmtrace.daily_deltas" >/dev/null
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 # verdict WHAT MS...: sets med and label ("WHAT 12 ms"). Fewer than TRIES values
