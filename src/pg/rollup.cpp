@@ -72,20 +72,12 @@ struct KeyHash {
     }
 };
 
-struct IdKeyHash {
-    size_t operator()(const core::IdKey& k) const {
-        size_t h;
-        std::memcpy(&h, k.data(), sizeof h);
-        return h;
-    }
-};
-
 struct Group {
     int64 spans = 0, errors = 0, costed = 0, unpriced = 0;
     __int128 tokens[kTokenCount] = {};
     Datum cost = (Datum)0;  // numeric in acc_cxt, valid when costed > 0
     std::unique_ptr<core::Sketch> latency;
-    std::unordered_set<core::IdKey, IdKeyHash> users, sessions;  // daily groups only
+    std::unordered_set<std::string> users, sessions;  // daily groups only: the ids (hashed when written)
 };
 
 using Groups = std::unordered_map<Key, Group, KeyHash>;
@@ -94,21 +86,6 @@ size_t bytes = 0;
 int groups_level = 0;  // transaction nesting level of the writes the groups belong to
 MemoryContext acc_cxt = nullptr;    // the running cost sums
 MemoryContext spare_cxt = nullptr;  // where they are copied when acc_cxt fills with old sums
-
-// The last ids hashed: consecutive spans often share their user and session.
-struct KeyMemo {
-    std::string id;
-    core::IdKey key{};
-    bool valid = false;
-    const core::IdKey& of(std::string_view s) {
-        if (!valid || id != s) {
-            id.assign(s.data(), s.size());
-            key = core::IdSet::key_of(s);
-            valid = true;
-        }
-        return key;
-    }
-} user_memo, session_memo;
 
 std::string_view text_of(Datum d) {
     text* t = reinterpret_cast<text*>(DatumGetPointer(d));
@@ -293,11 +270,14 @@ void write_table(Table& t, Groups& gs) {
         users_bytes.clear();
         sessions_bytes.clear();
         if (t.id_sets) {
-            core::IdSet users, sessions;
-            users.add_keys(std::vector<core::IdKey>(g.users.begin(), g.users.end()));
-            sessions.add_keys(std::vector<core::IdKey>(g.sessions.begin(), g.sessions.end()));
-            users.serialize(users_bytes);
-            sessions.serialize(sessions_bytes);
+            for (auto [ids, out] : {std::pair{&g.users, &users_bytes}, std::pair{&g.sessions, &sessions_bytes}}) {
+                std::vector<core::IdKey> keys;
+                keys.reserve(ids->size());
+                for (const std::string& id : *ids) keys.push_back(core::IdSet::key_of(id));
+                core::IdSet set;
+                set.add_keys(std::move(keys));
+                set.serialize(*out);
+            }
         }
         pg_guard([&] {
             MemoryContext old = MemoryContextSwitchTo(row_cxt);
@@ -382,11 +362,11 @@ void add(const Datum* values, const char* nulls) {
     add_to(group_for(live_groups, std::move(live)), values, nulls);
     Group& day = group_for(daily_groups, std::move(daily));
     add_to(day, values, nulls);
-    if (nulls[col::user_id] != 'n' && day.users.insert(user_memo.of(text_of(values[col::user_id]))).second)
-        bytes += 40;
-    if (nulls[col::session_id] != 'n' &&
-        day.sessions.insert(session_memo.of(text_of(values[col::session_id]))).second)
-        bytes += 40;
+    for (auto [c, ids] : {std::pair{int(col::user_id), &day.users}, std::pair{int(col::session_id), &day.sessions}}) {
+        if (nulls[c] == 'n') continue;
+        auto inserted = ids->emplace(text_of(values[c]));
+        if (inserted.second) bytes += inserted.first->size() + 48;
+    }
 }
 
 bool over_bound() { return live_groups.size() + daily_groups.size() >= kMaxGroups || bytes >= kMaxBytes; }
