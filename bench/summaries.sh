@@ -6,7 +6,7 @@
 # Starts its own throwaway cluster, prints each figure with its requirement and PASS/FAIL,
 # and a summary table at the end. See bench/README.md.
 #
-#   bash bench/summaries.sh                                           # the full run (~20 min)
+#   bash bench/summaries.sh                                           # the full run (10-25 min)
 #   N=2000 ROUNDS=2 PGBENCH_SECONDS=5 SPANS_5M=200000 bash bench/summaries.sh   # a quick one
 #
 # Exit status 0 when every part ran, whether its requirements passed or not (it is a
@@ -125,12 +125,49 @@ timed() {
       for ((i = 0; i < runs; i++)); do printf '%s\n' "$sql"; done; } |
         "${PSQL[@]}" -d "$db" 2>>"$LOG" | awk '/^Time: / { print $2 }'
 }
+# The summary tables of the installed version: the tables of schema llmtrace but the spans
+# (and their partitions), ingest_errors and the prices.
+SUMMARY_TABLES_SQL="SELECT c.oid::regclass::text AS t, c.relname FROM pg_class c
+    WHERE c.relnamespace = 'llmtrace'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+      AND c.relname NOT IN ('spans', 'ingest_errors', 'model_prices', 'prices_version')"
 # Empties the spans and every summary table of a database and checkpoints.
 reset_all() {
-    qdb "${1:-postgres}" 'TRUNCATE llmtrace.spans, llmtrace.ingest_errors, llmtrace.rollup_deltas,
-                                   llmtrace.hourly_rollups, llmtrace.daily_rollups,
-                                   llmtrace.daily_users, llmtrace.daily_sessions' >>"$LOG"
+    local tables
+    tables=$(qdb "${1:-postgres}" "SELECT string_agg(t, ', ' ORDER BY t) FROM ($SUMMARY_TABLES_SQL) x")
+    qdb "${1:-postgres}" "TRUNCATE llmtrace.spans, llmtrace.ingest_errors${tables:+, $tables}" >>"$LOG"
     qdb "${1:-postgres}" 'CHECKPOINT' >>"$LOG"
+}
+# Rows waiting to be folded: the sum over the tables named *deltas, and each of them.
+deltas() {
+    qdb "${1:-postgres}" "SELECT coalesce(sum(n), 0) || ' deltas' || coalesce(' (' || string_agg(relname || ' ' || n, ', ' ORDER BY relname) || ')', '')
+        FROM (SELECT relname, (xpath('/row/n/text()', query_to_xml('SELECT count(*) AS n FROM ' || t, false, true, '')))[1]::text::bigint AS n
+              FROM ($SUMMARY_TABLES_SQL) x WHERE relname LIKE '%deltas') y"
+}
+# Rows and size of each summary table (and of the view), on one line.
+summary_sizes() {
+    qdb "$1" "SELECT string_agg(relname || ' ' || n || ' rows ' || pg_size_pretty(pg_total_relation_size(t::regclass)), ', ' ORDER BY relname)
+        FROM (SELECT t, relname, (xpath('/row/n/text()', query_to_xml('SELECT count(*) AS n FROM ' || t, false, true, '')))[1]::text::bigint AS n
+              FROM ($SUMMARY_TABLES_SQL
+                    UNION ALL SELECT 'llmtrace.daily_cost_summary', 'daily_cost_summary') x) y"
+}
+# The scheduler's work: the live fold and the daily refresh, one after the other in one
+# session; prints the milliseconds of each ('fold refresh').
+scheduler_tick() {
+    timed "$1" 1 'SELECT llmtrace.fold_rollups(); SELECT llmtrace.refresh_daily_cost_summary();' | list
+}
+# A fingerprint of the installed extension (library and scripts): another `make install`
+# during the run would make its figures mix two builds.
+INSTALLED_FILES=("$(pg_config --pkglibdir)/llmtrace.so" "$(pg_config --sharedir)"/extension/llmtrace*)
+installed() { cat "${INSTALLED_FILES[@]}" 2>/dev/null | md5sum | cut -c1-12; }
+INSTALLED_AT_START=$(installed)
+check_installed() { # after what
+    local now_sum
+    now_sum=$(installed)
+    if [ "$now_sum" != "$INSTALLED_AT_START" ]; then
+        say "   WARNING: the installed extension changed during the run (before the end of $1): figures from here on may mix two builds"
+        result "installed extension unchanged ($1)" "changed" "unchanged" WARN
+        INSTALLED_AT_START=$now_sum
+    fi
 }
 # Nothing of a valid workload may be quarantined: prints the first errors and flags the run.
 check_quarantine() { # db, what was run
@@ -162,7 +199,7 @@ want() { [[ " $PARTS " == *" $1 "* ]]; }
 say "== cluster on port $PORT in $WORK"
 "$ROOT/scripts/pgcluster.sh" start "$CLUSTER" "$PORT" >>"$LOG"
 "${PSQL[@]}" -c 'CREATE EXTENSION llmtrace' >>"$LOG"
-say "llmtrace $(q "SELECT extversion FROM pg_extension WHERE extname = 'llmtrace'"), PostgreSQL $(q 'SHOW server_version'), $(nproc) CPUs"
+say "llmtrace $(q "SELECT extversion FROM pg_extension WHERE extname = 'llmtrace'") (installed library of $(date -u -r "${INSTALLED_FILES[0]}" '+%Y-%m-%d %H:%M:%S UTC'), fingerprint $INSTALLED_AT_START), PostgreSQL $(q 'SHOW server_version'), $(nproc) CPUs"
 "${PSQL[@]}" >>"$LOG" <<'SQL'
 SET client_min_messages = warning;
 CREATE SCHEMA bench_sum;
@@ -252,7 +289,7 @@ part1() {
     q 'ANALYZE bench_sum.lines' >>"$LOG"
     payloads=$(q 'SELECT count(*) FROM bench_sum.lines')
     say "   generated $payloads payloads, $(calc "printf \"%.1f\", $(wc -c <"$WORKLOAD") / 1e6") MB, in $(elapsed "$t0" "$(now)") s"
-    : >"$WORK/copy.on"; : >"$WORK/copy.off"; : >"$WORK/fold.on"
+    : >"$WORK/copy.on"; : >"$WORK/copy.off"; : >"$WORK/fold.on"; : >"$WORK/refresh.on"
     for ((r = 0; r < ROUNDS; r++)); do
         if ((r % 2 == 0)); then order=(on off); else order=(off on); fi
         line="   round $((r + 1)):"
@@ -267,24 +304,27 @@ part1() {
             echo "$spans" >"$WORK/spans.$s"
             line+=" $s ${secs}s"
             if [ "$s" = on ]; then
-                # not part of the ingest: what the scheduler's fold of these deltas costs
-                local deltas fold check
-                deltas=$(q 'SELECT count(*) FROM llmtrace.rollup_deltas')
-                fold=$(timed postgres 1 'SELECT llmtrace.fold_rollups();')
-                echo "$fold" >>"$WORK/fold.on"
-                echo "$deltas" >"$WORK/deltas.on"
-                check=$(q "SELECT (SELECT coalesce(sum(spans), 0) FROM llmtrace.daily_rollups WHERE grain = 'model')
+                # not part of the ingest: what the scheduler's work on these deltas costs
+                local dl tick check
+                dl=$(deltas)
+                tick=$(scheduler_tick postgres)
+                echo "${tick% *}" >>"$WORK/fold.on"; echo "${tick#* }" >>"$WORK/refresh.on"
+                echo "$dl" >"$WORK/deltas.on"
+                # every stored span is in the live summary and in the daily view
+                check=$(q "SELECT (SELECT spans FROM llmtrace.metrics_summary(24 * 5) WHERE is_total)
+                                  || ' ' || (SELECT coalesce(sum(spans), 0) FROM llmtrace.daily_cost_summary)
                                   || ' ' || (SELECT count(*) FROM llmtrace.spans)")
-                if [ "${check% *}" != "${check#* }" ]; then
-                    say "   MISMATCH: after the fold, daily_rollups (grain model) count ${check% *} spans, llmtrace.spans holds ${check#* }"
-                    result "rollups count every stored span (part 1)" "${check% *} vs ${check#* }" "equal" FAIL
+                read -r c_live c_view c_spans <<<"$check"
+                if [ "$c_live" != "$c_spans" ] || [ "$c_view" != "$c_spans" ]; then
+                    say "   MISMATCH: llmtrace.spans holds $c_spans spans, metrics_summary(120) counts $c_live, daily_cost_summary $c_view"
+                    result "summaries count every stored span (part 1)" "$c_live, $c_view vs $c_spans" "equal" FAIL
                 fi
-                line+=" ($deltas deltas, fold ${fold} ms)"
+                line+=" ($dl; then fold_rollups() ${tick% *} ms, refresh_daily_cost_summary() ${tick#* } ms)"
             else
                 local deltas_off
-                deltas_off=$(q 'SELECT count(*) FROM llmtrace.rollup_deltas')
-                if [ "$deltas_off" != 0 ]; then
-                    say "   NOTE: rollups off still wrote $deltas_off rows to llmtrace.rollup_deltas"
+                deltas_off=$(deltas)
+                if [ "${deltas_off%% *}" != 0 ]; then
+                    say "   NOTE: rollups off still wrote deltas: $deltas_off"
                 fi
             fi
         done
@@ -299,7 +339,7 @@ part1() {
     printf '   %-12s %10.3f %12s %10.0f %10s   %s\n' on "$mon" "$pon" "$(calc "print $(cat "$WORK/spans.on") / $mon")" "$(cat "$WORK/spans.on")" "$(list <"$WORK/copy.on")"
     printf '   %-12s %10.3f %12s %10.0f %10s   %s\n' off "$moff" "$poff" "$(calc "print $(cat "$WORK/spans.off") / $moff")" "$(cat "$WORK/spans.off")" "$(list <"$WORK/copy.off")"
     say "   throughput ratio on/off: $ratio  (requirement >= 0.90: $(ge "$ratio" 0.90))"
-    say "   fold of one round's $(cat "$WORK/deltas.on") deltas (llmtrace.fold_rollups(), not part of the COPY): median $(median <"$WORK/fold.on") ms"
+    say "   after each rollups-on COPY (not timed with it), the scheduler's work on its $(cat "$WORK/deltas.on"): fold_rollups() median $(median <"$WORK/fold.on") ms, refresh_daily_cost_summary() median $(median <"$WORK/refresh.on") ms"
     [ "$(cat "$WORK/spans.on")" = "$(cat "$WORK/spans.off")" ] ||
         say "   WARNING: rollups on stored $(cat "$WORK/spans.on") spans, off $(cat "$WORK/spans.off")"
     result "1. COPY payloads/s, rollups on" "$pon" "-" ""
@@ -345,7 +385,7 @@ SQL
             tps=$(awk '/^tps = / { printf "%.1f", $3; exit }' "$WORK/pgbench.out")
             echo "$tps" >>"$WORK/tps.$s"
             check_quarantine postgres "pgbench rollups $s"
-            say "   run $((i + 1)) rollups $s: $tps TPS, $(awk '/^latency average = / { print $4; exit }' "$WORK/pgbench.out") ms average, $(q 'SELECT count(*) FROM llmtrace.spans') spans, $(q 'SELECT count(*) FROM llmtrace.rollup_deltas') deltas"
+            say "   run $((i + 1)) rollups $s: $tps TPS, $(awk '/^latency average = / { print $4; exit }' "$WORK/pgbench.out") ms average, $(q 'SELECT count(*) FROM llmtrace.spans') spans, $(deltas)"
         done
     done
     local ton toff ratio
@@ -399,7 +439,7 @@ SQL
             cat "$out" >>"$WORK/hot.waits.$c"
             check_quarantine postgres "one-group pgbench, $c clients"
             IFS='|' read -r samples locks llocks olocks busy waits lockdet <"$out"
-            say "   $c client(s): $tps TPS, $(q 'SELECT count(*) FROM llmtrace.spans') spans, $(q 'SELECT count(*) FROM llmtrace.rollup_deltas') deltas; $samples samples, $locks with a Lock wait ($olocks other than relation extension), $llocks with an ungranted lock on an llmtrace relation; avg active $(calc "d = ${samples:-0}; if (d < 1) d = 1; printf \"%.2f\", ${busy:-0} / d")"
+            say "   $c client(s): $tps TPS, $(q 'SELECT count(*) FROM llmtrace.spans') spans, $(deltas); $samples samples, $locks with a Lock wait ($olocks other than relation extension), $llocks with an ungranted lock on an llmtrace relation; avg active $(calc "d = ${samples:-0}; if (d < 1) d = 1; printf \"%.2f\", ${busy:-0} / d")"
             say "      wait events (backend-samples): $waits"
             [ "$lockdet" = - ] || { say "      ungranted locks (samples): $lockdet"; echo "$lockdet" >>"$WORK/hot.locks"; }
         done
@@ -465,12 +505,13 @@ part4() {
     qdb "$BIGDB" 'CREATE EXTENSION llmtrace' >>"$LOG"
     qdb "$BIGDB" "SELECT llmtrace.ensure_partitions(current_date - $DAYS, current_date + 1)" >/dev/null
     # the spans start in [now - DAYS days, now - 10 min), loaded in CHUNKS COPYs in time
-    # order, each followed by llmtrace.refresh_daily_cost_summary() as a scheduler would
+    # order, each followed by llmtrace.fold_rollups() and llmtrace.refresh_daily_cost_summary()
+    # as a scheduler would
     local start_epoch end_epoch
     start_epoch=$(q "SELECT extract(epoch FROM now() - interval '$DAYS days')::bigint")
     end_epoch=$(q "SELECT extract(epoch FROM now() - interval '10 minutes')::bigint")
     per_chunk=$(( (SPANS_5M + CHUNKS - 1) / CHUNKS ))
-    : >"$WORK/load.gen"; : >"$WORK/load.copy"; : >"$WORK/load.refresh"
+    : >"$WORK/load.gen"; : >"$WORK/load.copy"; : >"$WORK/load.fold"; : >"$WORK/load.refresh"
     local loaded=0
     for ((c = 0; c < CHUNKS && loaded < SPANS_5M; c++)); do
         n=$per_chunk
@@ -489,26 +530,21 @@ part4() {
         secs=$(elapsed "$t0" "$(now)")
         echo "$secs" >>"$WORK/load.copy"
         rm -f "$file"
-        local deltas
-        deltas=$(qdb "$BIGDB" 'SELECT count(*) FROM llmtrace.rollup_deltas')
-        ms=$(timed "$BIGDB" 1 'SELECT llmtrace.refresh_daily_cost_summary();')
-        echo "$ms" >>"$WORK/load.refresh"
+        local dl tick
+        dl=$(deltas "$BIGDB")
+        tick=$(scheduler_tick "$BIGDB")
+        echo "${tick% *}" >>"$WORK/load.fold"; echo "${tick#* }" >>"$WORK/load.refresh"
         loaded=$((loaded + n))
-        say "   chunk $((c + 1))/$CHUNKS: $n spans $(date -u -d "@$from" '+%m-%d %H:%M')..$(date -u -d "@$to" '+%m-%d %H:%M') UTC: COPY ${secs}s ($(calc "printf \"%.0f\", $n / $secs") spans/s), $deltas deltas, refresh $(calc "printf \"%.1f\", $ms / 1000")s"
+        say "   chunk $((c + 1))/$CHUNKS: $n spans $(date -u -d "@$from" '+%m-%d %H:%M')..$(date -u -d "@$to" '+%m-%d %H:%M') UTC: COPY ${secs}s ($(calc "printf \"%.0f\", $n / $secs") spans/s), $dl; fold_rollups() $(calc "printf \"%.1f\", ${tick% *} / 1000")s, refresh_daily_cost_summary() $(calc "printf \"%.1f\", ${tick#* } / 1000")s"
     done
     check_quarantine "$BIGDB" "loading $SPANS_5M spans"
     local stored
     stored=$(qdb "$BIGDB" 'SELECT count(*) FROM llmtrace.spans')
-    say "   stored $stored spans; generation $(awk '{ s += $1 } END { printf "%.0f", s }' "$WORK/load.gen")s, COPY $(awk '{ s += $1 } END { printf "%.0f", s }' "$WORK/load.copy")s ($(calc "printf \"%.0f\", $stored / $(awk '{ s += $1 } END { print s }' "$WORK/load.copy")") spans/s), refreshes $(awk '{ s += $1 } END { printf "%.0f", s / 1000 }' "$WORK/load.refresh")s in all"
+    say "   stored $stored spans; generation $(awk '{ s += $1 } END { printf "%.0f", s }' "$WORK/load.gen")s, COPY $(awk '{ s += $1 } END { printf "%.0f", s }' "$WORK/load.copy")s ($(calc "printf \"%.0f\", $stored / $(awk '{ s += $1 } END { print s }' "$WORK/load.copy")") spans/s), folds $(awk '{ s += $1 } END { printf "%.0f", s / 1000 }' "$WORK/load.fold")s and refreshes $(awk '{ s += $1 } END { printf "%.0f", s / 1000 }' "$WORK/load.refresh")s in all"
     t0=$(now)
     qdb "$BIGDB" 'VACUUM ANALYZE' >>"$LOG"
     say "   VACUUM ANALYZE (what autovacuum would have done): $(elapsed "$t0" "$(now)")s"
-    say "   sizes: spans $(qdb "$BIGDB" "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'llmtrace.spans'::regclass"), $(qdb "$BIGDB" "SELECT string_agg(r || ' ' || n || ' rows ' || pg_size_pretty(pg_total_relation_size(('llmtrace.' || r)::regclass)), ', ')
-           FROM (VALUES ('hourly_rollups', (SELECT count(*) FROM llmtrace.hourly_rollups)),
-                        ('daily_rollups', (SELECT count(*) FROM llmtrace.daily_rollups)),
-                        ('daily_users', (SELECT count(*) FROM llmtrace.daily_users)),
-                        ('daily_sessions', (SELECT count(*) FROM llmtrace.daily_sessions)),
-                        ('daily_cost_summary', (SELECT count(*) FROM llmtrace.daily_cost_summary))) AS v(r, n)")"
+    say "   sizes: spans $(qdb "$BIGDB" "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'llmtrace.spans'::regclass"); $(summary_sizes "$BIGDB")"
 
     # Reads, warm: one untimed run, then READ_RUNS timed ones.
     local m_metrics m_month
@@ -521,8 +557,9 @@ part4() {
     result "4. daily_cost_summary month ms" "$m_month" "< 50" "$(lt "$m_month" 50)"
 
     # New spans, then the refresh a scheduler would run.
-    local i day0 nowe deltas live
-    : >"$WORK/refresh"; : >"$WORK/refresh.noop.fold"; : >"$WORK/refresh.noop.view"; : >"$WORK/live.unfolded"
+    local i day0 nowe dl live tick
+    : >"$WORK/refresh"; : >"$WORK/fold"; : >"$WORK/noop.fold"; : >"$WORK/noop.refresh"
+    : >"$WORK/noop.view"; : >"$WORK/live.unfolded"
     for ((i = 1; i <= REFRESH_RUNS; i++)); do
         day0=$(q "SELECT extract(epoch FROM date_trunc('day', now(), 'UTC') - interval '2 days')::bigint")
         nowe=$(q "SELECT extract(epoch FROM now() - interval '1 minute')::bigint")
@@ -535,17 +572,19 @@ part4() {
         "${PSQL[@]}" -d "$BIGDB" -c "\\copy llmtrace.ingest (payload) FROM '$file'" >>"$LOG"
         secs=$(elapsed "$t0" "$(now)")
         rm -f "$file"
-        deltas=$(qdb "$BIGDB" 'SELECT count(*) FROM llmtrace.rollup_deltas')
+        dl=$(deltas "$BIGDB")
         live=$(timed "$BIGDB" 4 'SELECT * FROM llmtrace.metrics_summary(24);' | tail -n +2 | median)
         echo "$live" >>"$WORK/live.unfolded"
-        ms=$(timed "$BIGDB" 1 'SELECT llmtrace.refresh_daily_cost_summary();')
-        echo "$ms" >>"$WORK/refresh"
-        # what a refresh costs with nothing to fold: the fold alone, the view refresh alone
-        local noop nf_fold nf_view
-        noop=$(timed "$BIGDB" 1 'SELECT llmtrace.fold_rollups(); REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary;' | list)
-        nf_fold=${noop% *}; nf_view=${noop#* }
-        echo "$nf_fold" >>"$WORK/refresh.noop.fold"; echo "$nf_view" >>"$WORK/refresh.noop.view"
-        say "   new ingest $i: $NEW_SPANS spans (today and the 2 days before) in ${secs}s, $deltas deltas; metrics_summary(24) with them unfolded $live ms; refresh_daily_cost_summary() $ms ms (then, nothing to fold: fold_rollups() $nf_fold ms, REFRESH ... CONCURRENTLY $nf_view ms)"
+        # the measured figure: the refresh with the new spans pending; then the live fold
+        tick=$(timed "$BIGDB" 1 'SELECT llmtrace.refresh_daily_cost_summary(); SELECT llmtrace.fold_rollups();' | list)
+        echo "${tick% *}" >>"$WORK/refresh"; echo "${tick#* }" >>"$WORK/fold"
+        # the same with nothing new: what every scheduler tick costs, and the view's
+        # REFRESH ... CONCURRENTLY alone
+        local noop
+        noop=$(timed "$BIGDB" 1 'SELECT llmtrace.fold_rollups(); SELECT llmtrace.refresh_daily_cost_summary(); REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary;' | list)
+        read -r nf_fold nf_refresh nf_view <<<"$noop"
+        echo "$nf_fold" >>"$WORK/noop.fold"; echo "$nf_refresh" >>"$WORK/noop.refresh"; echo "$nf_view" >>"$WORK/noop.view"
+        say "   new ingest $i: $NEW_SPANS spans (today and the 2 days before) in ${secs}s, $dl; metrics_summary(24) with them unfolded $live ms; refresh_daily_cost_summary() ${tick% *} ms, then fold_rollups() ${tick#* } ms; with nothing new: fold_rollups() $nf_fold ms, refresh_daily_cost_summary() $nf_refresh ms, REFRESH MATERIALIZED VIEW CONCURRENTLY alone $nf_view ms"
     done
     check_quarantine "$BIGDB" "new ingests"
     local m_refresh
@@ -630,7 +669,11 @@ SQL
     pct=$(calc "printf \"%.2f\", 100 * $m_refresh / $m_from")
     say "   summary computed from llmtrace.spans (CREATE TEMP TABLE AS ..., work_mem $FROMSPANS_WORK_MEM): median $m_from ms ($(list <"$WORK/fromspans"))"
     say "   refresh_daily_cost_summary() after $NEW_SPANS new spans: median $m_refresh ms ($(list <"$WORK/refresh")) = $pct % of it  (requirement < 1 %: $(lt "$ratio" 0.01))"
-    say "   with nothing to fold: fold_rollups() median $(median <"$WORK/refresh.noop.fold") ms, REFRESH MATERIALIZED VIEW CONCURRENTLY median $(median <"$WORK/refresh.noop.view") ms; metrics_summary(24) with ~$NEW_SPANS spans unfolded: median $(median <"$WORK/live.unfolded") ms"
+    local m_fold m_tick
+    m_fold=$(median <"$WORK/fold")
+    m_tick=$(calc "printf \"%.3f\", $m_refresh + $m_fold")
+    say "   fold_rollups() after it (the live rollups; the scheduler's other call): median $m_fold ms ($(list <"$WORK/fold")); both: $m_tick ms = $(calc "printf \"%.2f\", 100 * $m_tick / $m_from") % of the from-spans time"
+    say "   with nothing new: fold_rollups() median $(median <"$WORK/noop.fold") ms, refresh_daily_cost_summary() median $(median <"$WORK/noop.refresh") ms, REFRESH MATERIALIZED VIEW CONCURRENTLY alone median $(median <"$WORK/noop.view") ms; metrics_summary(24) with ~$NEW_SPANS new spans unfolded: median $(median <"$WORK/live.unfolded") ms"
     local chk live2 nf nv only diff percol pmax p99med
     chk=$(awk 'f { print; exit } /^CHECK$/ { f = 1 }' "$WORK/fromspans.out")
     live2=$(awk 'f { print; exit } /^LIVE$/ { f = 1 }' "$WORK/fromspans.out")
@@ -646,12 +689,13 @@ SQL
     result "4. refresh after $NEW_SPANS new spans, ms" "$m_refresh" "-" ""
     result "4. summary from the spans, ms" "$m_from" "-" ""
     result "4. refresh / from-spans" "$pct %" "< 1 %" "$(lt "$ratio" 0.01)"
+    result "4. fold_rollups() after them, ms (info)" "$m_fold" "-" ""
 }
 
-want 1 && run_part 1 part1
-want 2 && run_part 2 part2
-want 3 && run_part 3 part3
-want 4 && run_part 4 part4
+want 1 && { run_part 1 part1; check_installed "part 1"; }
+want 2 && { run_part 2 part2; check_installed "part 2"; }
+want 3 && { run_part 3 part3; check_installed "part 3"; }
+want 4 && { run_part 4 part4; check_installed "part 4"; }
 
 say ""
 say "== summary"
