@@ -163,6 +163,9 @@ CREATE TABLE llmtrace.hourly_rollups (
     CONSTRAINT hourly_rollups_key UNIQUE (grain, hour, group_key)
 );
 
+-- The retention delete of each fold finds old rows without a scan.
+CREATE INDEX hourly_rollups_hour ON llmtrace.hourly_rollups (hour);
+
 COMMENT ON TABLE llmtrace.hourly_rollups IS
     'Hourly sums and latency sketches per model, feature, endpoint and user (grain), kept for '
     'llmtrace.rollup_retention_days; cost_usd is meaningful where costed_spans > 0.';
