@@ -179,11 +179,6 @@ const std::string& insert_query(int returning, int size_index) {
     return q;
 }
 
-std::string_view text_datum(Datum d) {
-    text* t = reinterpret_cast<text*>(DatumGetPointer(d));
-    return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
 // Marks which rows of [first, first + count) the INSERT just run stored: its
 // RETURNING rows are those rows, in order, less the ones that conflicted.
 void mark_stored(int first, int count) {

@@ -87,11 +87,6 @@ int groups_level = 0;  // transaction nesting level of the writes the groups bel
 MemoryContext acc_cxt = nullptr;    // the running cost sums
 MemoryContext spare_cxt = nullptr;  // where they are copied when acc_cxt fills with old sums
 
-std::string_view text_of(Datum d) {
-    text* t = reinterpret_cast<text*>(DatumGetPointer(d));
-    return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
 int64 floor_to(TimestampTz t, int64 unit) {
     int64 r = t % unit;
     return r < 0 ? t - r - unit : t - r;
@@ -197,8 +192,8 @@ bool direct_insert_ok(Relation rel, const Table& t, Oid sketch) {
 
 void add_to(Group& g, const Datum* values, const char* nulls) {
     ++g.spans;
-    if (text_of(values[col::status]) == "error") ++g.errors;
-    std::string_view cost_status = text_of(values[col::cost_status]);
+    if (text_datum(values[col::status]) == "error") ++g.errors;
+    std::string_view cost_status = text_datum(values[col::cost_status]);
     if (cost_status == "unpriced" || cost_status == "invalid_price") ++g.unpriced;
     for (int i = 0; i < kTokenCount; ++i)
         if (nulls[kTokenCols[i]] != 'n') g.tokens[i] += DatumGetInt64(values[kTokenCols[i]]);
@@ -351,7 +346,7 @@ void add(const Datum* values, const char* nulls) {
     daily.bucket = floor_to(start, USECS_PER_DAY);
     for (int i = 0; i < kDimCount; ++i) {
         if (nulls[kDims[i]] == 'n') continue;
-        std::string_view v = text_of(values[kDims[i]]);
+        std::string_view v = text_datum(values[kDims[i]]);
         live.present |= uint8_t(1u << i);
         live.dims[i].assign(v.data(), v.size());
         if (i < kDailyDimCount) {
@@ -364,7 +359,7 @@ void add(const Datum* values, const char* nulls) {
     add_to(day, values, nulls);
     for (auto [c, ids] : {std::pair{int(col::user_id), &day.users}, std::pair{int(col::session_id), &day.sessions}}) {
         if (nulls[c] == 'n') continue;
-        auto inserted = ids->emplace(text_of(values[c]));
+        auto inserted = ids->emplace(text_datum(values[c]));
         if (inserted.second) bytes += inserted.first->size() + 48;
     }
 }

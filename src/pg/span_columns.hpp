@@ -7,6 +7,8 @@
 
 #include "pg/pg.hpp"
 
+#include <string_view>
+
 namespace llmtrace::pg {
 
 #define LLMTRACE_SPAN_COLUMNS(X)                                                            \
@@ -43,6 +45,13 @@ inline constexpr SpanColumn kSpanColumns[] = {
 };
 
 inline constexpr int kSpanColumnCount = col::count;
+
+// The bytes of a text Datum of a span row (not detoasted: rows built for
+// writing hold plain, possibly short-header, values).
+inline std::string_view text_datum(Datum d) {
+    text* t = reinterpret_cast<text*>(DatumGetPointer(d));
+    return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
 static_assert(sizeof kSpanColumns / sizeof kSpanColumns[0] == col::count, "one entry per column");
 
 }  // namespace llmtrace::pg
