@@ -275,7 +275,7 @@ uint64 write_now(int first, int count) {
     if (returning) {
         for (int r = first; r < first + count; ++r)
             if (buf.stored[r]) rollup::add(&buf.values[r * kCols], &buf.nulls[r * kCols]);
-        if (rollup::over_bound()) write_deltas();
+        if (rollup::over_bound()) rollup::write_over_bound();
     }
     return stored;
 }

@@ -48,7 +48,7 @@ constexpr int kTokenCols[] = {col::input_tokens, col::output_tokens, col::cached
 constexpr int kTokenCount = sizeof kTokenCols / sizeof kTokenCols[0];
 
 // Bounds of what one statement accumulates before it appends its deltas early.
-constexpr size_t kMaxGroups = 2048;
+constexpr size_t kMaxGroups = 4096;  // each kind of group
 constexpr size_t kMaxBytes = 4 * 1024 * 1024;
 
 struct Key {
@@ -80,9 +80,15 @@ struct Group {
     std::unordered_set<std::string> users, sessions;  // daily groups only: the ids (hashed when written)
 };
 
-using Groups = std::unordered_map<Key, Group, KeyHash>;
+// The groups of one kind and a estimate of the memory they hold. Each kind is
+// written when it passes its own bound: the live groups (one per hour and user)
+// fill far sooner than the daily ones, which are written as rarely as can be.
+struct Groups {
+    std::unordered_map<Key, Group, KeyHash> map;
+    size_t bytes = 0;
+    bool over_bound() const { return map.size() >= kMaxGroups || bytes >= kMaxBytes; }
+};
 Groups live_groups, daily_groups;
-size_t bytes = 0;
 int groups_level = 0;  // transaction nesting level of the writes the groups belong to
 MemoryContext acc_cxt = nullptr;    // the running cost sums
 MemoryContext spare_cxt = nullptr;  // where they are copied when acc_cxt fills with old sums
@@ -100,7 +106,7 @@ void compact_costs() {
         MemoryContextReset(spare_cxt);
         MemoryContext old = MemoryContextSwitchTo(spare_cxt);
         for (Groups* gs : {&live_groups, &daily_groups})
-            for (auto& entry : *gs)
+            for (auto& entry : gs->map)
                 if (entry.second.costed > 0) entry.second.cost = datumCopy(entry.second.cost, false, -1);
         MemoryContextSwitchTo(old);
         MemoryContextReset(acc_cxt);
@@ -190,7 +196,7 @@ bool direct_insert_ok(Relation rel, const Table& t, Oid sketch) {
     return true;
 }
 
-void add_to(Group& g, const Datum* values, const char* nulls) {
+void add_to(Groups& gs, Group& g, const Datum* values, const char* nulls) {
     ++g.spans;
     if (text_datum(values[col::status]) == "error") ++g.errors;
     std::string_view cost_status = text_datum(values[col::cost_status]);
@@ -210,26 +216,26 @@ void add_to(Group& g, const Datum* values, const char* nulls) {
     if (nulls[col::duration_ms] != 'n') {
         if (!g.latency) {
             g.latency = std::make_unique<core::Sketch>();
-            bytes += 1024;
+            gs.bytes += 1024;
         }
         g.latency->add(DatumGetFloat8(values[col::duration_ms]));
     }
 }
 
 Group& group_for(Groups& gs, Key&& key) {
-    auto found = gs.find(key);
-    if (found == gs.end()) {
+    auto found = gs.map.find(key);
+    if (found == gs.map.end()) {
         size_t key_bytes = sizeof(Key) + sizeof(Group);
         for (const std::string& d : key.dims) key_bytes += d.size();
-        bytes += key_bytes;
-        found = gs.emplace(std::move(key), Group()).first;
+        gs.bytes += key_bytes;
+        found = gs.map.emplace(std::move(key), Group()).first;
     }
     return found->second;
 }
 
 // Appends the groups of one table. Runs SPI itself.
 void write_table(Table& t, Groups& gs) {
-    if (gs.empty()) return;
+    if (gs.map.empty()) return;
     std::string sketch_bytes, users_bytes, sessions_bytes;
     Relation rel = nullptr;
     bool direct = false;
@@ -257,7 +263,7 @@ void write_table(Table& t, Groups& gs) {
     pg_guard([&] {
         row_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace rollup row", ALLOCSET_SMALL_SIZES);
     });
-    for (auto& entry : gs) {
+    for (auto& entry : gs.map) {
         const Key& k = entry.first;
         Group& g = entry.second;
         sketch_bytes.clear();
@@ -336,7 +342,7 @@ void write_table(Table& t, Groups& gs) {
 
 void add(const Datum* values, const char* nulls) {
     ensure_contexts();
-    if (live_groups.empty() && daily_groups.empty()) groups_level = GetCurrentTransactionNestLevel();
+    if (!pending()) groups_level = GetCurrentTransactionNestLevel();
     const TimestampTz start = DatumGetTimestampTz(values[col::start_time]);
     // PostgreSQL's epoch (2000-01-01) is a UTC midnight: days and hours are
     // whole multiples of the unit from it.
@@ -354,24 +360,25 @@ void add(const Datum* values, const char* nulls) {
             daily.dims[i].assign(v.data(), v.size());
         }
     }
-    add_to(group_for(live_groups, std::move(live)), values, nulls);
+    add_to(live_groups, group_for(live_groups, std::move(live)), values, nulls);
     Group& day = group_for(daily_groups, std::move(daily));
-    add_to(day, values, nulls);
+    add_to(daily_groups, day, values, nulls);
     for (auto [c, ids] : {std::pair{int(col::user_id), &day.users}, std::pair{int(col::session_id), &day.sessions}}) {
         if (nulls[c] == 'n') continue;
         auto inserted = ids->emplace(text_datum(values[c]));
-        if (inserted.second) bytes += inserted.first->size() + 48;
+        if (inserted.second) daily_groups.bytes += inserted.first->size() + 48;
     }
 }
 
-bool over_bound() { return live_groups.size() + daily_groups.size() >= kMaxGroups || bytes >= kMaxBytes; }
+bool over_bound() { return live_groups.over_bound() || daily_groups.over_bound(); }
 
-bool pending() { return !live_groups.empty() || !daily_groups.empty(); }
+bool pending() { return !live_groups.map.empty() || !daily_groups.map.empty(); }
 
 void discard() {
-    live_groups.clear();
-    daily_groups.clear();
-    bytes = 0;
+    for (Groups* gs : {&live_groups, &daily_groups}) {
+        gs->map.clear();
+        gs->bytes = 0;
+    }
     if (acc_cxt) pg_guard([] { MemoryContextReset(acc_cxt); });
 }
 
@@ -383,6 +390,18 @@ void write() {
     write_table(live_table, live_groups);
     write_table(daily_table, daily_groups);
     discard();
+}
+
+void write_over_bound() {
+    // The sums of the groups written stay in acc_cxt until compact_costs()
+    // moves the others out: it may hold the other kind's.
+    for (auto [t, gs] : {std::pair{&live_table, &live_groups}, std::pair{&daily_table, &daily_groups}}) {
+        if (!gs->over_bound()) continue;
+        write_table(*t, *gs);
+        gs->map.clear();
+        gs->bytes = 0;
+    }
+    if (!pending() && acc_cxt) pg_guard([] { MemoryContextReset(acc_cxt); });
 }
 
 }  // namespace llmtrace::pg::rollup

@@ -16,11 +16,16 @@ namespace llmtrace::pg::rollup {
 // llmtrace.spans (span_columns.hpp order; nulls 'n' or ' '). Inside pg_guard.
 void add(const Datum* values, const char* nulls);
 
-// True when add() has grown the groups past their memory bound: call write().
+// True when add() has grown either kind of group past its bound: call
+// write_over_bound().
 bool over_bound();
 
-// Appends the accumulated groups to llmtrace.rollup_deltas and empties them.
-// Inside pg_guard, SPI connected.
+// Appends the groups of the kinds past their bound and empties those; the
+// others keep accumulating. Not inside pg_guard, like write().
+void write_over_bound();
+
+// Appends all the accumulated groups to llmtrace.rollup_deltas and
+// llmtrace.daily_deltas and empties them. Not inside pg_guard: runs SPI itself.
 void write();
 
 // Forgets the accumulated groups (the writes they belong to failed).

@@ -16,7 +16,8 @@
 --   * llmtrace.fold_rollups() moves the live deltas into the hourly rollups and
 --     the daily rollups by feature, endpoint and user;
 --     llmtrace.refresh_daily_cost_summary() moves the daily deltas into the
---     daily rollups by model and refreshes the materialized view. A scheduler
+--     daily rollups by model and rewrites the rows of the materialized view
+--     whose rollups changed (src/entry/refresh.cpp). A scheduler
 --     calls both; each runs one at a time, and each costs what its own new
 --     deltas cost, whatever the history.
 --   * live readers (llmtrace.metrics_summary() and friends) read the rollups
@@ -397,8 +398,65 @@ COMMENT ON FUNCTION llmtrace.fold_rollups() IS
     'rows of llmtrace.daily_rollups, and drops hourly rollups older than '
     'llmtrace.rollup_retention_days; returns the deltas folded. Call it from a scheduler.';
 
+-- What llmtrace.refresh_daily_cost_summary() has to rewrite in the view: the
+-- ids of the model rows of llmtrace.daily_rollups changed since it last ran,
+-- whoever changed them (the fold, or an administrator's UPDATE or DELETE); a
+-- NULL id when the table was truncated (the whole view is refreshed).
+CREATE TABLE llmtrace.daily_view_changes (
+    rollup_id bigint
+);
+
+COMMENT ON TABLE llmtrace.daily_view_changes IS
+    'Internal: ids of the model rows of llmtrace.daily_rollups changed since the last '
+    'llmtrace.refresh_daily_cost_summary() (NULL: truncated).';
+
+CREATE FUNCTION llmtrace.daily_rollups_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO llmtrace.daily_view_changes VALUES (NULL);
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO llmtrace.daily_view_changes SELECT n.id FROM new_rows n WHERE n.grain = 'model';
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO llmtrace.daily_view_changes SELECT o.id FROM old_rows o WHERE o.grain = 'model';
+    ELSE
+        INSERT INTO llmtrace.daily_view_changes
+            SELECT n.id FROM new_rows n WHERE n.grain = 'model'
+            UNION SELECT o.id FROM old_rows o WHERE o.grain = 'model';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.daily_rollups_changed() IS
+    'Internal: the triggers of llmtrace.daily_rollups that note changed rows in '
+    'llmtrace.daily_view_changes.';
+
+CREATE TRIGGER daily_rollups_inserted AFTER INSERT ON llmtrace.daily_rollups
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.daily_rollups_changed();
+CREATE TRIGGER daily_rollups_updated AFTER UPDATE ON llmtrace.daily_rollups
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.daily_rollups_changed();
+CREATE TRIGGER daily_rollups_deleted AFTER DELETE ON llmtrace.daily_rollups
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.daily_rollups_changed();
+CREATE TRIGGER daily_rollups_truncated AFTER TRUNCATE ON llmtrace.daily_rollups
+    FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.daily_rollups_changed();
+ALTER TABLE llmtrace.daily_rollups ENABLE ALWAYS TRIGGER daily_rollups_inserted;
+ALTER TABLE llmtrace.daily_rollups ENABLE ALWAYS TRIGGER daily_rollups_updated;
+ALTER TABLE llmtrace.daily_rollups ENABLE ALWAYS TRIGGER daily_rollups_deleted;
+ALTER TABLE llmtrace.daily_rollups ENABLE ALWAYS TRIGGER daily_rollups_truncated;
+
 -- Moves the daily deltas into the daily rollups by model, with their distinct
--- users and sessions. One at a time; writers never wait for one.
+-- users and sessions; returns the number of deltas folded. One at a time (the
+-- advisory lock): the union of each changed row's id sets is computed once,
+-- from the row as the previous fold left it. Writers never wait for it.
+-- Internal: llmtrace.refresh_daily_cost_summary() calls it.
 CREATE FUNCTION llmtrace.fold_daily_rollups()
 RETURNS bigint
 LANGUAGE plpgsql
@@ -412,23 +470,39 @@ BEGIN
     WITH d AS (
         DELETE FROM llmtrace.daily_deltas RETURNING *
     ),
-    daily AS (
+    g AS (
+        SELECT d.day, d.project, d.environment, d.provider, d.model,
+               llmtrace.group_key(d.project, d.environment, d.provider, d.model, NULL, NULL, NULL) AS group_key,
+               sum(d.spans) AS spans, sum(d.errors) AS errors, sum(d.costed_spans) AS costed_spans,
+               sum(d.unpriced_spans) AS unpriced_spans, sum(d.input_tokens) AS input_tokens,
+               sum(d.output_tokens) AS output_tokens, sum(d.cached_input_tokens) AS cached_input_tokens,
+               sum(d.cache_write_tokens) AS cache_write_tokens, sum(d.reasoning_tokens) AS reasoning_tokens,
+               sum(d.total_tokens) AS total_tokens, sum(d.cost_usd) AS cost_usd,
+               llmtrace.merge(d.latency) AS latency,
+               coalesce(llmtrace.id_set_merge(d.user_keys), '\x00'::bytea) AS users_set,
+               coalesce(llmtrace.id_set_merge(d.session_keys), '\x00'::bytea) AS sessions_set
+        FROM d
+        GROUP BY d.day, d.project, d.environment, d.provider, d.model
+    ),
+    m AS (
+        SELECT g.*, llmtrace.id_set_union(r.users_set, g.users_set) AS all_users,
+               llmtrace.id_set_union(r.sessions_set, g.sessions_set) AS all_sessions
+        FROM g
+        LEFT JOIN llmtrace.daily_rollups r
+            ON r.grain = 'model' AND r.day = g.day AND r.group_key = g.group_key
+    ),
+    up AS (
         INSERT INTO llmtrace.daily_rollups AS r
             (grain, day, project, environment, provider, model,
              spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
              cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd,
              latency, users_set, sessions_set, users, sessions, group_key)
-        SELECT g.*, llmtrace.id_set_count(g.users_set), llmtrace.id_set_count(g.sessions_set),
-               llmtrace.group_key(g.project, g.environment, g.provider, g.model, NULL, NULL, NULL)
-        FROM (SELECT 'model', d.day, d.project, d.environment, d.provider, d.model,
-                     sum(d.spans), sum(d.errors), sum(d.costed_spans), sum(d.unpriced_spans),
-                     sum(d.input_tokens), sum(d.output_tokens), sum(d.cached_input_tokens),
-                     sum(d.cache_write_tokens), sum(d.reasoning_tokens), sum(d.total_tokens),
-                     sum(d.cost_usd), llmtrace.merge(d.latency),
-                     coalesce(llmtrace.id_set_merge(d.user_keys), '\x00'::bytea) AS users_set,
-                     coalesce(llmtrace.id_set_merge(d.session_keys), '\x00'::bytea) AS sessions_set
-              FROM d
-              GROUP BY d.day, d.project, d.environment, d.provider, d.model) g
+        SELECT 'model', m.day, m.project, m.environment, m.provider, m.model,
+               m.spans, m.errors, m.costed_spans, m.unpriced_spans, m.input_tokens, m.output_tokens,
+               m.cached_input_tokens, m.cache_write_tokens, m.reasoning_tokens, m.total_tokens,
+               m.cost_usd, m.latency, m.all_users, m.all_sessions,
+               llmtrace.id_set_count(m.all_users), llmtrace.id_set_count(m.all_sessions), m.group_key
+        FROM m
         ON CONFLICT (grain, day, group_key)
         DO UPDATE SET spans = r.spans + excluded.spans, errors = r.errors + excluded.errors,
             costed_spans = r.costed_spans + excluded.costed_spans,
@@ -441,10 +515,8 @@ BEGIN
             total_tokens = r.total_tokens + excluded.total_tokens,
             cost_usd = r.cost_usd + excluded.cost_usd,
             latency = llmtrace.merge(r.latency, excluded.latency),
-            users_set = llmtrace.id_set_union(r.users_set, excluded.users_set),
-            sessions_set = llmtrace.id_set_union(r.sessions_set, excluded.sessions_set),
-            users = llmtrace.id_set_count(llmtrace.id_set_union(r.users_set, excluded.users_set)),
-            sessions = llmtrace.id_set_count(llmtrace.id_set_union(r.sessions_set, excluded.sessions_set))
+            users_set = excluded.users_set, sessions_set = excluded.sessions_set,
+            users = excluded.users, sessions = excluded.sessions
     )
     SELECT count(*) INTO folded FROM d;
     RETURN folded;
@@ -452,8 +524,8 @@ END
 $$;
 
 COMMENT ON FUNCTION llmtrace.fold_daily_rollups() IS
-    'Folds the pending daily deltas into the model rows of llmtrace.daily_rollups; returns the '
-    'deltas folded. llmtrace.refresh_daily_cost_summary() calls it.';
+    'Internal: folds the pending daily deltas into the model rows of llmtrace.daily_rollups; '
+    'returns the deltas folded. llmtrace.refresh_daily_cost_summary() calls it.';
 
 CREATE MATERIALIZED VIEW llmtrace.daily_cost_summary AS
     SELECT r.day, r.project, r.environment, r.provider, r.model,
@@ -479,22 +551,22 @@ COMMENT ON MATERIALIZED VIEW llmtrace.daily_cost_summary IS
     '(NULL when no span had one), unpriced spans, latency percentiles (within 1 %), distinct users '
     'and sessions. Current as of the last llmtrace.refresh_daily_cost_summary().';
 
+-- Folds the daily deltas and rewrites the view rows of the rollups that
+-- changed, under the lock of REFRESH ... CONCURRENTLY (src/entry/refresh.cpp):
+-- what it costs depends on what is new, not on how many days are summarized.
 CREATE FUNCTION llmtrace.refresh_daily_cost_summary()
 RETURNS void
-LANGUAGE plpgsql
+LANGUAGE c
+VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM llmtrace.fold_daily_rollups();
-    REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary;
-END
-$$;
+AS 'MODULE_PATHNAME', 'llmtrace_refresh_daily_cost_summary';
 
 COMMENT ON FUNCTION llmtrace.refresh_daily_cost_summary() IS
-    'Folds the pending daily deltas into llmtrace.daily_rollups and refreshes '
-    'llmtrace.daily_cost_summary concurrently (readers are not blocked). Call it from a '
-    'scheduler, e.g. every minute, with llmtrace.fold_rollups().';
+    'Folds the pending daily deltas into llmtrace.daily_rollups and rewrites the rows of '
+    'llmtrace.daily_cost_summary whose rollups changed, with the lock of REFRESH ... CONCURRENTLY '
+    '(readers are not blocked). Call it from a scheduler, e.g. every minute, with '
+    'llmtrace.fold_rollups().';
 
 -- The first hour of a live window of `hours` hours: the current UTC hour and
 -- the hours - 1 before it.
@@ -666,9 +738,10 @@ COMMENT ON FUNCTION llmtrace.metrics_by_user(integer) IS
 -- Privileges of the summaries. Readers read them (the live functions run as
 -- the caller, so they read the rollup tables themselves); the admin refreshes.
 REVOKE ALL ON llmtrace.rollup_deltas, llmtrace.daily_deltas, llmtrace.hourly_rollups,
-    llmtrace.daily_rollups, llmtrace.daily_cost_summary FROM PUBLIC;
+    llmtrace.daily_rollups, llmtrace.daily_cost_summary, llmtrace.daily_view_changes FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_sketch),
-    llmtrace.spans_updated(), llmtrace.fold_rollups(), llmtrace.refresh_daily_cost_summary(),
+    llmtrace.spans_updated(), llmtrace.daily_rollups_changed(), llmtrace.fold_rollups(),
+    llmtrace.refresh_daily_cost_summary(),
     llmtrace.window_start(integer), llmtrace.live_rollup(text, integer),
     llmtrace.metrics_summary(integer), llmtrace.metrics_by_feature(integer),
     llmtrace.metrics_by_endpoint(integer), llmtrace.metrics_by_user(integer),
@@ -684,5 +757,5 @@ GRANT EXECUTE ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.laten
     llmtrace.metrics_summary(integer), llmtrace.metrics_by_feature(integer),
     llmtrace.metrics_by_endpoint(integer), llmtrace.metrics_by_user(integer),
     llmtrace.rollup_retention_days() TO llmtrace_reader, llmtrace_admin;
-GRANT EXECUTE ON FUNCTION llmtrace.fold_rollups(), llmtrace.fold_daily_rollups(),
+GRANT EXECUTE ON FUNCTION llmtrace.fold_rollups(),
     llmtrace.refresh_daily_cost_summary() TO llmtrace_admin;
