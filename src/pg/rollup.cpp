@@ -17,6 +17,7 @@
 
 extern "C" {
 #include "access/heapam.h"
+#include "executor/tuptable.h"
 #include "access/table.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
@@ -233,6 +234,10 @@ Group& group_for(Groups& gs, Key&& key) {
     return found->second;
 }
 
+// Up to this many rows go to the heap in one heap_multi_insert() (one WAL
+// record and one buffer lock per page rather than per row).
+constexpr int kMultiInsertRows = 256;
+
 // Appends the groups of one table. Runs SPI itself.
 void write_table(Table& t, Groups& gs) {
     if (gs.map.empty()) return;
@@ -259,10 +264,26 @@ void write_table(Table& t, Groups& gs) {
             t.plan.get(sql.c_str(), t.columns(), types);
         }
     });
+    // Direct writes of more than one row go through heap_multi_insert() from
+    // these slots; the tuples live in row_cxt until their batch is written.
+    const int nslots = direct && gs.map.size() > 1 ? int(std::min<size_t>(gs.map.size(), kMultiInsertRows)) : 0;
     MemoryContext row_cxt = nullptr;
+    TupleTableSlot** slots = nullptr;
+    int filled = 0;
     pg_guard([&] {
-        row_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace rollup row", ALLOCSET_SMALL_SIZES);
+        row_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace rollup row", ALLOCSET_DEFAULT_SIZES);
+        if (nslots > 0) {
+            slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * size_t(nslots)));
+            for (int i = 0; i < nslots; ++i) slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+        }
     });
+    auto flush = [&] {
+        if (filled == 0) return;
+        heap_multi_insert(rel, slots, filled, GetCurrentCommandId(true), 0, nullptr);
+        for (int i = 0; i < filled; ++i) ExecClearTuple(slots[i]);
+        filled = 0;
+        MemoryContextReset(row_cxt);
+    };
     for (auto& entry : gs.map) {
         const Key& k = entry.first;
         Group& g = entry.second;
@@ -316,18 +337,29 @@ void write_table(Table& t, Groups& gs) {
                 v[i++] = to_bytea(users_bytes);
                 v[i++] = to_bytea(sessions_bytes);
             }
-            if (direct) {
+            if (nslots > 0) {
+                ExecStoreHeapTuple(heap_form_tuple(RelationGetDescr(rel), v, isnull), slots[filled++], false);
+                MemoryContextSwitchTo(old);
+                if (filled == nslots) flush();
+            } else if (direct) {
                 simple_heap_insert(rel, heap_form_tuple(RelationGetDescr(rel), v, isnull));
+                MemoryContextSwitchTo(old);
+                MemoryContextReset(row_cxt);
             } else {
                 char n[kMaxColumns];
                 for (int c = 0; c < kMaxColumns; ++c) n[c] = isnull[c] ? 'n' : ' ';
                 t.plan.execute(v, n, false, SPI_OK_INSERT);
+                MemoryContextSwitchTo(old);
+                MemoryContextReset(row_cxt);
             }
-            MemoryContextSwitchTo(old);
-            MemoryContextReset(row_cxt);
         });
     }
     pg_guard([&] {
+        if (nslots > 0) {
+            flush();
+            for (int i = 0; i < nslots; ++i) ExecDropSingleTupleTableSlot(slots[i]);
+            pfree(slots);
+        }
         MemoryContextDelete(row_cxt);
         if (direct) {
             table_close(rel, NoLock);
