@@ -85,7 +85,17 @@ INSERT INTO llmtrace.rollup_deltas (hour, spans, errors, costed_spans, unpriced_
     output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd)
 VALUES (now(), 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000000);
 SELECT llmtrace.refresh_daily_cost_summary();
+-- Nor read, forge or silence alerts (its spans fire them all the same).
+SELECT llmtrace.ingest_json('{"trace_id":"priv","span_id":"w4","start_time":"2024-07-01T00:00:04Z","provider":"openai","model":"gpt-4o","cost_usd":11}') AS w4;
+SELECT count(*) FROM llmtrace.alerts;
+SELECT count(*) FROM llmtrace.recent_alerts();
+SELECT llmtrace.fire_span_alerts('{-1}', '{x}', '{x}', '{x}', '{x}', '{1000}', '{t}', '{s}');
+INSERT INTO llmtrace.alerts (rule, kind, severity, scope) VALUES ('forged', 'span_cost', 'critical', '{}');
+UPDATE llmtrace.alert_rules SET enabled = false;
+DELETE FROM llmtrace.alert_state;
+SET llmtrace.notify_channel = 'elsewhere';
 RESET ROLE;
+SELECT rule, value, span_id FROM llmtrace.alerts WHERE span_id = 'w4';
 
 -- ---------------------------------------------------------------------------
 -- llmtrace_reader: may read spans (and see quarantined payloads), not ingest.
@@ -107,6 +117,11 @@ SELECT count(*) >= 0 AS reads FROM llmtrace.metrics_by_user(), llmtrace.daily_co
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT llmtrace.fold_rollups();
 DELETE FROM llmtrace.hourly_rollups;
+-- Alerts and rules: read, not written.
+SELECT rule, span_id FROM llmtrace.recent_alerts(10);
+SELECT count(*) AS rules FROM llmtrace.alert_rules;
+INSERT INTO llmtrace.alert_rules (name, kind, threshold) VALUES ('reader rule', 'span_cost', 1);
+DELETE FROM llmtrace.alerts;
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
@@ -129,6 +144,12 @@ SELECT day, provider, model, spans, cost_usd FROM llmtrace.daily_cost_summary
 WHERE provider = 'regress' ORDER BY day;
 SELECT sum(cost_usd) AS spans_cost FROM llmtrace.spans WHERE provider = 'regress';
 DELETE FROM llmtrace.model_prices WHERE provider = 'regress';
+-- Alert rules are the admin's; the alerts themselves are written by ingest only.
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, severity) VALUES ('admin rule', 'span_latency', 1000, 'critical');
+UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'admin rule';
+DELETE FROM llmtrace.alert_rules WHERE name = 'admin rule';
+SELECT count(*) > 0 AS reads_alerts FROM llmtrace.recent_alerts();
+DELETE FROM llmtrace.alerts;
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore round trip of a database using llmtrace: user prices,
-# edited seeded prices, spans, quarantined payloads and summaries come back exactly; seeded prices are not duplicated; ingest works
+# edited seeded prices, spans, quarantined payloads, summaries, alert rules (user ones and edited
+# defaults) and alerts come back exactly; seeded prices and rules are not duplicated; ingest works
 # after the restore. Needs PGHOST/PGPORT/PGUSER of a running cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,10 @@ SELECT llmtrace.ingest_json('[
  {"trace_id":"d1","span_id":"d","start_time":"2025-02-02T00:00:01Z","model":"o3","usage":{"prompt_tokens":1000,"completion_tokens":1000}},
  {"trace_id":"d1","span_id":"bad"}]');
 SELECT llmtrace.ingest_json('{"trace_id":"d1","span_id":"today","start_time":"' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"}');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, severity, project)
+VALUES ('web cost', 'span_cost', 0.001, 'critical', 'web');
+UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'span latency over 500 ms';
+SELECT llmtrace.ingest_json('{"trace_id":"d1","span_id":"e","start_time":"2025-02-03T00:00:00Z","project":"web","model":"o3","usage":{"prompt_tokens":1000,"completion_tokens":1000}}');
 SQL
 
 fingerprint() {
@@ -38,6 +43,8 @@ SELECT 'span', trace_id, span_id, start_time, cost_usd, cost_status, md5(attribu
 FROM llmtrace.spans ORDER BY span_id;
 SELECT 'partition', count(*) FROM pg_inherits WHERE inhparent = 'llmtrace.spans'::regclass;
 SELECT 'quarantine', error, sqlstate FROM llmtrace.ingest_errors ORDER BY id;
+SELECT 'rule', id > 0, name, kind, threshold, severity, project, enabled, seeded FROM llmtrace.alert_rules ORDER BY name;
+SELECT 'alert', id, rule, kind, value, scope, span_id FROM llmtrace.alerts ORDER BY id;
 SELECT 'refresh', llmtrace.refresh_daily_cost_summary();
 SELECT 'summary', day, provider, model, spans, errors, input_tokens, cost_usd, unpriced_spans,
        round(latency_p50_ms::numeric, 3), users, sessions
@@ -60,4 +67,7 @@ fi
 # The restored database keeps working: a new span is stored, a re-delivered one is not.
 new=$("${PSQL[@]}" -d "$dst" -c "SELECT llmtrace.ingest_json('[{\"trace_id\":\"d1\",\"span_id\":\"a\",\"start_time\":\"2024-02-01T00:00:00Z\"},{\"trace_id\":\"d2\",\"span_id\":\"z\",\"start_time\":\"2025-02-01T00:00:00Z\"}]')")
 [ "$new" = 1 ] || { echo "dump/restore: ingest after restore stored $new spans, expected 1"; exit 1; }
-echo "dump/restore: $(grep -c '^span' "$work/before") spans, $(grep -c '^user price' "$work/before") user prices, $(grep -c '^quarantine' "$work/before") quarantined payloads restored identically"
+# ... and an alert fired after the restore gets a new id.
+fired=$("${PSQL[@]}" -d "$dst" -c "SELECT llmtrace.ingest_json('{\"trace_id\":\"d2\",\"span_id\":\"y\",\"start_time\":\"2025-02-04T00:00:00Z\",\"project\":\"web\",\"model\":\"o3\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":1000}}')" -c "SELECT count(*) FROM llmtrace.alerts")
+[ "$(echo "$fired" | tail -1)" = 2 ] || { echo "dump/restore: alerts after restore: $fired, expected 2"; exit 1; }
+echo "dump/restore: $(grep -c '^span' "$work/before") spans, $(grep -c '^user price' "$work/before") user prices, $(grep -c '^quarantine' "$work/before") quarantined payloads, $(grep -c '^rule' "$work/before") alert rules, $(grep -c '^alert' "$work/before") alerts restored identically"

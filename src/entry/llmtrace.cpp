@@ -1,6 +1,7 @@
 // extern "C" entry points: module init, triggers and SQL-callable functions.
 // Each one only unpacks its arguments and calls a boundary wrapper.
 #include "core/cost.hpp"
+#include "pg/alerts.hpp"
 #include "pg/guard.hpp"
 #include "pg/ingest.hpp"
 #include "pg/pg_time.hpp"
@@ -39,6 +40,7 @@ PG_FUNCTION_INFO_V1(llmtrace_group_key);
 void _PG_init(void) {
     pg::define_settings();
     pg::register_price_cache_callbacks();
+    pg::alerts::register_callbacks();
     pg::register_ingest_callbacks();
 }
 
@@ -153,14 +155,18 @@ extern "C" Datum llmtrace_cost(PG_FUNCTION_ARGS) {
                                Int32GetDatum(-1));
 }
 
-// AFTER ... FOR EACH STATEMENT on llmtrace.model_prices: every backend reloads
-// its price cache after this transaction commits.
+// AFTER ... FOR EACH STATEMENT on llmtrace.model_prices (llmtrace.prices_changed)
+// and llmtrace.alert_rules (llmtrace.alert_rules_invalidate): the backend
+// rechecks its price or rule cache at its next statement, and every other
+// backend after this transaction commits.
 extern "C" Datum llmtrace_prices_changed(PG_FUNCTION_ARGS) {
     TriggerData* td = trigger_data(fcinfo, "llmtrace.prices_changed");
+    const char* rel = RelationGetRelationName(td->tg_relation);
     if (RelationGetNamespace(td->tg_relation) != get_namespace_oid("llmtrace", true) ||
-        strcmp(RelationGetRelationName(td->tg_relation), "model_prices") != 0)
+        (strcmp(rel, "model_prices") != 0 && strcmp(rel, "alert_rules") != 0))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("llmtrace.prices_changed may only be used as a trigger of llmtrace.model_prices")));
+                        errmsg("llmtrace.prices_changed may only be used as a trigger of llmtrace.model_prices "
+                               "or llmtrace.alert_rules")));
     CacheInvalidateRelcache(td->tg_relation);
     return PointerGetDatum(nullptr);
 }

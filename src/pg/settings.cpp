@@ -11,6 +11,7 @@ int max_payload_bytes = 8 * 1024 * 1024;
 int quarantine_max_bytes = 64 * 1024;
 bool rollups_enabled = true;
 int rollup_retention_days = 35;
+char* notify_channel = nullptr;
 
 namespace {
 
@@ -25,6 +26,15 @@ const struct config_enum_entry kStoreContentOptions[] = {
     {"none", kStoreNone, false},
     {nullptr, 0, false},
 };
+
+// A channel name LISTEN accepts as an identifier: 1 to 63 bytes.
+bool check_channel(char** newval, void**, GucSource) {
+    if (*newval == nullptr || (*newval)[0] == '\0' || strlen(*newval) >= NAMEDATALEN) {
+        GUC_check_errmsg("llmtrace.notify_channel must have 1 to %d bytes", NAMEDATALEN - 1);
+        return false;
+    }
+    return true;
+}
 
 }  // namespace
 
@@ -71,6 +81,12 @@ void define_settings() {
         "llmtrace.fold_rollups() drops hourly rollups of days older than this; the live "
         "metrics functions accept windows up to this many days.",
         &rollup_retention_days, 35, 1, 36500, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "llmtrace.notify_channel",
+        "The channel alerts are sent on with NOTIFY.",
+        "Clients LISTEN on it (llmtrace-listen --channel). A superuser setting: a writer cannot "
+        "send the alerts its spans fire elsewhere.",
+        &notify_channel, "llmtrace_alerts", PGC_SUSET, 0, check_channel, nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("llmtrace");
 #else

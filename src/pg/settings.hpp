@@ -13,6 +13,7 @@ extern int quarantine_max_bytes;  // llmtrace.quarantine_max_bytes (superuser-se
 
 extern bool rollups_enabled;      // llmtrace.rollups (superuser-set)
 extern int rollup_retention_days; // llmtrace.rollup_retention_days (superuser-set)
+extern char* notify_channel;      // llmtrace.notify_channel (superuser-set)
 
 void define_settings();
 

@@ -710,6 +710,8 @@ COMMENT ON FUNCTION llmtrace.sketch_max(llmtrace.latency_sketch) IS 'Exact maxim
 
 -- @SUMMARIES@
 
+-- @ALERTS@
+
 -- ---------------------------------------------------------------------------
 -- Privileges: only the llmtrace roles get anything.
 -- ---------------------------------------------------------------------------

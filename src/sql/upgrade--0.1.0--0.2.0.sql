@@ -365,6 +365,8 @@ GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
 
 -- @SUMMARIES@
 
+-- @ALERTS@
+
 -- The summaries start with every span stored before the upgrade: one scan of
 -- llmtrace.spans for each delta table, folded by the first
 -- llmtrace.fold_rollups() and llmtrace.refresh_daily_cost_summary().

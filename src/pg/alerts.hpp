@@ -1,0 +1,39 @@
+// Per-span alert rules checked at ingest (see src/sql/alerts.sql).
+//
+// The enabled rules of kinds span_cost, span_latency and unpriced_model are
+// cached in the backend and reloaded when the statement's snapshot sees
+// another llmtrace.alert_rules_version (as the prices are). Every span a
+// statement newly stores is checked against them in the pass that feeds the
+// summaries; a span over a threshold becomes a candidate (the largest value
+// per rule and scope is kept), and fire() hands the candidates to
+// llmtrace.fire_span_alerts(), which fires each at most once per cooldown.
+#pragma once
+
+#include "pg/pg.hpp"
+
+namespace llmtrace::pg::alerts {
+
+void register_callbacks();
+
+// Brings the cached rules up to date with the caller's snapshot; true when a
+// per-span rule is enabled. Not inside pg_guard.
+bool refresh_rules();
+
+// Checks one newly stored span, given as the row of Datums written to
+// llmtrace.spans (span_columns.hpp order; nulls 'n' or ' '). Inside pg_guard.
+void check(const Datum* values, const char* nulls);
+
+bool pending();
+
+// Fires the candidates of the statement and forgets them. Not inside
+// pg_guard: runs SPI itself.
+void fire();
+
+// Forgets the candidates (the writes they belong to failed).
+void discard();
+
+// Forgets the candidates if they were collected at nesting level `level` or
+// deeper (a subtransaction at that level aborts).
+void discard_from_level(int level);
+
+}  // namespace llmtrace::pg::alerts
