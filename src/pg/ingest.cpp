@@ -95,10 +95,11 @@ struct StatementBuffer {
     TupleDesc sort_desc = nullptr;      // the columns + row_no
     TupleTableSlot* put_slot = nullptr;
     TupleTableSlot* get_slot = nullptr;
-    KeptPlan insert_plans[kPlanSizes];
-    KeptPlan stored_plan;  // which rows of a batch its INSERT stored (mark_stored)
+    // [0]: plain INSERTs; [1]: INSERT ... RETURNING the key, to learn which
+    // rows were newly stored (summaries on, or a per-span alert rule enabled).
+    KeptPlan insert_plans[2][kPlanSizes];
     KeptPlan quarantine_plan;
-    std::string insert_sql[kPlanSizes];
+    std::string insert_sql[2][kPlanSizes];
 };
 
 StatementBuffer buf;
@@ -159,8 +160,8 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
     if (event == SUBXACT_EVENT_COMMIT_SUB && buf.buffer_level >= level) buf.buffer_level = level - 1;
 }
 
-const std::string& insert_query(int size_index) {
-    std::string& q = buf.insert_sql[size_index];
+const std::string& insert_query(int returning, int size_index) {
+    std::string& q = buf.insert_sql[returning][size_index];
     if (q.empty()) {
         int rows = 1 << size_index;
         q = "INSERT INTO llmtrace.spans (";
@@ -179,75 +180,38 @@ const std::string& insert_query(int size_index) {
             q += ')';
         }
         q += " ON CONFLICT DO NOTHING";
+        if (returning) q += " RETURNING trace_id, span_id, start_time";
     }
     return q;
 }
 
-// Marks which rows of [first, first + count) the INSERT just run stored
-// (`stored` of them; it ran at command id `cid`). All or none, the common
-// cases, need no lookup. Otherwise (some were there already: a re-delivery)
-// the rows it wrote are those with the batch's keys that this (sub)transaction
-// inserted at command `cid` or later; of two rows with one key in the batch
-// the INSERT stored the first. (A RETURNING clause would say the same for
-// every batch, at a cost every batch would pay.)
-void mark_stored(int first, int count, uint64 stored, CommandId cid) {
-    if (stored == 0 || stored == uint64(count)) {
-        for (int r = first; r < first + count; ++r) buf.stored[r] = stored != 0;
-        return;
-    }
-    Oid types[5] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, XIDOID, INT8OID};
-    buf.stored_plan.get("SELECT s.trace_id, s.span_id, s.start_time FROM llmtrace.spans s "
-                        "WHERE (s.trace_id, s.span_id, s.start_time) IN "
-                        "(SELECT k.t, k.s, k.st FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-                        "pg_catalog.unnest($3)) AS k(t, s, st)) "
-                        "AND s.xmin OPERATOR(pg_catalog.=) $4 "
-                        "AND s.cmin::pg_catalog.text::pg_catalog.int8 OPERATOR(pg_catalog.>=) $5",
-                        5, types);
-    Datum* keys[3];
-    for (int k = 0; k < 3; ++k) keys[k] = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(count)));
-    for (int r = 0; r < count; ++r) {
-        keys[0][r] = buf.values[(first + r) * kCols + kTraceIdCol];
-        keys[1][r] = buf.values[(first + r) * kCols + kSpanIdCol];
-        keys[2][r] = buf.values[(first + r) * kCols + kStartCol];
-    }
-    int dims[1] = {count};
-    int lbs[1] = {1};
-    Datum args[5];
-    args[0] = PointerGetDatum(construct_md_array(keys[0], nullptr, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-    args[1] = PointerGetDatum(construct_md_array(keys[1], nullptr, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-    args[2] = PointerGetDatum(construct_md_array(keys[2], nullptr, 1, dims, lbs, TIMESTAMPTZOID, 8,
-                                                 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-    args[3] = TransactionIdGetDatum(GetCurrentTransactionId());
-    args[4] = Int64GetDatum(int64(cid));
-    buf.stored_plan.execute(args, nullptr, false, SPI_OK_SELECT);
+// Marks which rows of [first, first + count) the INSERT just run stored: its
+// RETURNING rows are those rows, in order, less the ones that conflicted.
+void mark_stored(int first, int count) {
     SPITupleTable* tt = SPI_tuptable;
-    uint64 found = SPI_processed;
-    for (int r = first; r < first + count; ++r) buf.stored[r] = false;
-    uint64 marked = 0;
-    for (uint64 j = 0; j < found; ++j) {
+    uint64 j = 0;
+    for (int r = first; r < first + count; ++r) {
+        buf.stored[r] = false;
+        if (j >= SPI_processed) continue;
         bool isnull;
+        const Datum* v = &buf.values[r * kCols];
         Datum t = SPI_getbinval(tt->vals[j], tt->tupdesc, 1, &isnull);
-        Datum sp = SPI_getbinval(tt->vals[j], tt->tupdesc, 2, &isnull);
+        Datum s = SPI_getbinval(tt->vals[j], tt->tupdesc, 2, &isnull);
         Datum st = SPI_getbinval(tt->vals[j], tt->tupdesc, 3, &isnull);
-        for (int r = first; r < first + count; ++r) {
-            const Datum* v = &buf.values[r * kCols];
-            if (text_datum(t) == text_datum(v[kTraceIdCol]) && text_datum(sp) == text_datum(v[kSpanIdCol]) &&
-                DatumGetTimestampTz(st) == DatumGetTimestampTz(v[kStartCol])) {
-                buf.stored[r] = true;
-                ++marked;
-                break;
-            }
+        if (text_datum(t) == text_datum(v[kTraceIdCol]) && text_datum(s) == text_datum(v[kSpanIdCol]) &&
+            DatumGetTimestampTz(st) == DatumGetTimestampTz(v[kStartCol])) {
+            buf.stored[r] = true;
+            ++j;
         }
     }
-    if (found != stored || marked != stored)
-        elog(ERROR, "llmtrace: the stored spans do not match the rows written");
+    if (j != SPI_processed) elog(ERROR, "llmtrace: the stored spans do not match the rows written");
     SPI_freetuptable(tt);
 }
 
 // Writes rows [first, first + count) of the buffer; must run inside pg_guard
-// with SPI connected. Returns the number of rows stored; with `track`,
+// with SPI connected. Returns the number of rows stored; with `returning`,
 // buf.stored says which.
-uint64 write_rows(int first, int count, bool track) {
+uint64 write_rows(int first, int count, int returning) {
     static Oid argtypes[kBatch * kCols];
     uint64 stored = 0;
     int done = 0;
@@ -255,13 +219,11 @@ uint64 write_rows(int first, int count, bool track) {
         int size = 1 << idx;
         while (count - done >= size) {
             for (int i = 0; i < size * kCols; ++i) argtypes[i] = kColumns[i % kCols].type;
-            KeptPlan& plan = buf.insert_plans[idx];
-            plan.get(buf.insert_sql[idx].c_str(), size * kCols, argtypes);
-            const CommandId cid = GetCurrentCommandId(false);
-            const uint64 n = plan.execute(&buf.values[(first + done) * kCols], &buf.nulls[(first + done) * kCols],
-                                          false, SPI_OK_INSERT);
-            if (track) mark_stored(first + done, size, n, cid);
-            stored += n;
+            KeptPlan& plan = buf.insert_plans[returning][idx];
+            plan.get(buf.insert_sql[returning][idx].c_str(), size * kCols, argtypes);
+            stored += plan.execute(&buf.values[(first + done) * kCols], &buf.nulls[(first + done) * kCols], false,
+                                   returning ? SPI_OK_INSERT_RETURNING : SPI_OK_INSERT);
+            if (returning) mark_stored(first + done, size);
             done += size;
         }
     }
@@ -303,16 +265,16 @@ void write_deltas() {
 
 uint64 write_now(int first, int count) {
     if (count == 0) return 0;
-    // Which rows were newly stored is tracked when the summaries or a
-    // per-span alert rule need it.
+    // Which rows were newly stored (RETURNING) matters when the summaries or
+    // a per-span alert rule need it.
     const bool check_alerts = alerts::refresh_rules();
-    const bool track = rollups_enabled || check_alerts;
-    for (int idx = 0; idx < kPlanSizes; ++idx) insert_query(idx);
+    const int returning = rollups_enabled || check_alerts ? 1 : 0;
+    for (int idx = 0; idx < kPlanSizes; ++idx) insert_query(returning, idx);
     uint64 stored = 0;
     try {
         pg_guard([&] {
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-            stored = write_rows(first, count, track);
+            stored = write_rows(first, count, returning);
             SPI_finish();
         });
     } catch (PgError& e) {
@@ -320,7 +282,7 @@ uint64 write_now(int first, int count) {
         throw;
     }
     buf.stored_count += stored;
-    if (track) {
+    if (returning) {
         for (int r = first; r < first + count; ++r) {
             if (!buf.stored[r]) continue;
             if (rollups_enabled) rollup::add(&buf.values[r * kCols], &buf.nulls[r * kCols]);
