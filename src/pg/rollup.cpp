@@ -49,8 +49,14 @@ constexpr int kTokenCols[] = {col::input_tokens, col::output_tokens, col::cached
 constexpr int kTokenCount = sizeof kTokenCols / sizeof kTokenCols[0];
 
 // Bounds of what one statement accumulates before it appends its deltas early.
-constexpr size_t kMaxGroups = 4096;  // each kind of group
-constexpr size_t kMaxBytes = 4 * 1024 * 1024;
+// The live groups (one per hour, group and user) are many in a large COPY:
+// each early write repeats groups that would have merged, so they get the
+// larger bound. The daily groups are few, but hold the ids of their users and
+// sessions.
+constexpr size_t kMaxLiveGroups = 16384;
+constexpr size_t kMaxLiveBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxDailyGroups = 4096;
+constexpr size_t kMaxDailyBytes = 4 * 1024 * 1024;
 
 struct Key {
     int64 bucket = 0;  // TimestampTz of the hour's start (live) or the UTC day's start (daily)
@@ -85,11 +91,13 @@ struct Group {
 // written when it passes its own bound: the live groups (one per hour and user)
 // fill far sooner than the daily ones, which are written as rarely as can be.
 struct Groups {
+    const size_t max_groups, max_bytes;
     std::unordered_map<Key, Group, KeyHash> map;
     size_t bytes = 0;
-    bool over_bound() const { return map.size() >= kMaxGroups || bytes >= kMaxBytes; }
+    bool over_bound() const { return map.size() >= max_groups || bytes >= max_bytes; }
 };
-Groups live_groups, daily_groups;
+Groups live_groups{kMaxLiveGroups, kMaxLiveBytes};
+Groups daily_groups{kMaxDailyGroups, kMaxDailyBytes};
 int groups_level = 0;  // transaction nesting level of the writes the groups belong to
 MemoryContext acc_cxt = nullptr;    // the running cost sums
 MemoryContext spare_cxt = nullptr;  // where they are copied when acc_cxt fills with old sums
