@@ -212,16 +212,6 @@ void add_to(Groups& gs, Group& g, const Datum* values, const char* nulls) {
     if (cost_status == "unpriced" || cost_status == "invalid_price") ++g.unpriced;
     for (int i = 0; i < kTokenCount; ++i)
         if (nulls[kTokenCols[i]] != 'n') g.tokens[i] += DatumGetInt64(values[kTokenCols[i]]);
-    if (nulls[col::cost_usd] != 'n') {
-        Datum v = values[col::cost_usd];
-        pg_guard([&] {
-            MemoryContext old = MemoryContextSwitchTo(acc_cxt);
-            g.cost = g.costed > 0 ? DirectFunctionCall2(numeric_add, g.cost, v) : datumCopy(v, false, -1);
-            MemoryContextSwitchTo(old);
-        });
-        ++g.costed;
-        compact_costs();
-    }
     if (nulls[col::duration_ms] != 'n') {
         if (!g.latency) {
             g.latency = std::make_unique<core::Sketch>();
@@ -231,15 +221,16 @@ void add_to(Groups& gs, Group& g, const Datum* values, const char* nulls) {
     }
 }
 
-Group& group_for(Groups& gs, Key&& key) {
-    auto found = gs.map.find(key);
-    if (found == gs.map.end()) {
+// The group of `key` (added, and its memory counted, when new). The key is
+// copied only when it is new: callers reuse one key object.
+Group& group_for(Groups& gs, const Key& key) {
+    auto [it, inserted] = gs.map.try_emplace(key);
+    if (inserted) {
         size_t key_bytes = sizeof(Key) + sizeof(Group);
         for (const std::string& d : key.dims) key_bytes += d.size();
         gs.bytes += key_bytes;
-        found = gs.map.emplace(std::move(key), Group()).first;
     }
-    return found->second;
+    return it->second;
 }
 
 // Up to this many rows go to the heap in one heap_multi_insert() (one WAL
@@ -384,14 +375,20 @@ void add(const Datum* values, const char* nulls) {
     ensure_contexts();
     if (!pending()) groups_level = GetCurrentTransactionNestLevel();
     const TimestampTz start = DatumGetTimestampTz(values[col::start_time]);
+    // The keys are reused from span to span: assigning a dimension reuses the
+    // string's memory, so finding an existing group allocates nothing.
+    static Key live, daily;
     // PostgreSQL's epoch (2000-01-01) is a UTC midnight: days and hours are
     // whole multiples of the unit from it.
-    Key live;
     live.bucket = floor_to(start, USECS_PER_HOUR);
-    Key daily;
     daily.bucket = floor_to(start, USECS_PER_DAY);
+    live.present = daily.present = 0;
     for (int i = 0; i < kDimCount; ++i) {
-        if (nulls[kDims[i]] == 'n') continue;
+        if (nulls[kDims[i]] == 'n') {
+            live.dims[i].clear();
+            if (i < kDailyDimCount) daily.dims[i].clear();
+            continue;
+        }
         std::string_view v = text_datum(values[kDims[i]]);
         live.present |= uint8_t(1u << i);
         live.dims[i].assign(v.data(), v.size());
@@ -400,9 +397,23 @@ void add(const Datum* values, const char* nulls) {
             daily.dims[i].assign(v.data(), v.size());
         }
     }
-    add_to(live_groups, group_for(live_groups, std::move(live)), values, nulls);
-    Group& day = group_for(daily_groups, std::move(daily));
+    Group& hour = group_for(live_groups, live);
+    Group& day = group_for(daily_groups, daily);
+    add_to(live_groups, hour, values, nulls);
     add_to(daily_groups, day, values, nulls);
+    if (nulls[col::cost_usd] != 'n') {
+        // Both sums in one guarded call.
+        Datum v = values[col::cost_usd];
+        pg_guard([&] {
+            MemoryContext old = MemoryContextSwitchTo(acc_cxt);
+            for (Group* g : {&hour, &day})
+                g->cost = g->costed > 0 ? DirectFunctionCall2(numeric_add, g->cost, v) : datumCopy(v, false, -1);
+            MemoryContextSwitchTo(old);
+        });
+        ++hour.costed;
+        ++day.costed;
+        compact_costs();
+    }
     for (auto [c, ids] : {std::pair{int(col::user_id), &day.users}, std::pair{int(col::session_id), &day.sessions}}) {
         if (nulls[c] == 'n') continue;
         auto inserted = ids->emplace(text_datum(values[c]));
