@@ -17,6 +17,10 @@ REGRESS_OPTS = --load-extension=llmtrace --encoding=UTF8 --no-locale
 ISOLATION = $(basename $(notdir $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --load-extension=llmtrace --encoding=UTF8 --no-locale
 
+# llmtrace-listen, the LISTEN client (C++ and libpq), installed into the bin directory.
+SCRIPTS_built = llmtrace-listen
+EXTRA_CLEAN   = llmtrace-listen
+
 PG_CONFIG ?= pg_config
 # The C++ core is not compiled to LLVM bitcode for JIT inlining.
 override with_llvm = no
@@ -43,3 +47,7 @@ llmtrace--0.1.0--0.2.0.sql: src/sql/upgrade--0.1.0--0.2.0.sql src/sql/summaries.
 	    -e '/^-- @ALERTS@$$/{r src/sql/alerts.sql' -e 'd}' src/sql/upgrade--0.1.0--0.2.0.sql > $@
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+
+llmtrace-listen: tools/listen/llmtrace_listen.cpp
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) \
+	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq

@@ -2,7 +2,7 @@
 # The llmtrace demo: builds and installs the extension, starts a throwaway
 # PostgreSQL cluster, creates the extension, ingests sample traces of every
 # format with COPY, prints what was stored, what it cost, the daily summary and
-# the live summary, and stops.
+# the live summary, shows an alert arriving at a session that LISTENs, and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${LLMTRACE_DEMO_PORT:-5498}
@@ -78,3 +78,20 @@ FROM llmtrace.metrics_by_user(24);
 SELECT sqlstate, coalesce(location, '(whole payload)') AS location, error FROM llmtrace.ingest_errors ORDER BY id;
 SQL
 psql -X -q -v ON_ERROR_STOP=1 -f "$work/demo.sql" <"$work/traces.copy"
+cat >"$work/alerts.sql" <<'SQL'
+\pset border 1
+\echo '== Alerts the sample traces fired while they were ingested (llmtrace.recent_alerts())'
+SELECT id, rule, kind, severity, value, threshold, scope->>'model' AS model, span_id
+FROM llmtrace.recent_alerts(10) ORDER BY id;
+SQL
+psql -X -q -v ON_ERROR_STOP=1 -f "$work/alerts.sql"
+echo '== An alert arriving by LISTEN: one session listens on llmtrace_alerts, another ingests a'
+echo '   span that costs 25 USD (the seeded rule "span cost over 10 USD" fires once, at its COMMIT)'
+{ echo 'LISTEN llmtrace_alerts;'; sleep 2; echo "SELECT 'the listener is done' AS listener;"; } |
+    psql -X -q -A -t >"$work/listen.out" 2>&1 &
+listener=$!
+sleep 1
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+psql -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT 'ingested ' || llmtrace.ingest_json('{\"trace_id\":\"demo-alert\",\"span_id\":\"big\",\"start_time\":\"$now\",\"duration_ms\":120,\"provider\":\"openai\",\"model\":\"gpt-4o\",\"project\":\"checkout\",\"cost_usd\":25}') || ' span'"
+wait "$listener"
+sed -e 's/ received from server process with PID [0-9]*\./ received./' "$work/listen.out"

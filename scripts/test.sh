@@ -6,7 +6,8 @@
 #   4. the pg_dump / pg_restore round trip (test/dump_restore.sh)
 #   5. the upgrade path from every released version (test/upgrade.sh)
 #   6. multi-session tests with real concurrent psql sessions (test/sessions/run.sh)
-#   7. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
+#   7. llmtrace-listen end to end, with its own cluster it restarts (test/listen/run.sh)
+#   8. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
 # It installs what it needs (Debian packages, as root), builds and installs the
 # extension, starts a throwaway PostgreSQL cluster and stops it at the end.
 # The last line is "N passed, N failed".
@@ -87,6 +88,15 @@ if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
 else
     cat "$work/pg/server.log" 2>/dev/null | tail -20
     record "regression + isolation" 0 1
+fi
+
+log "llmtrace-listen end to end (test/listen)"
+bash test/listen/run.sh 2>&1 | tee "$work/listen.log"
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/listen.log" | tail -1)
+if [ -n "$line" ]; then
+    record "listen" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
+else
+    record "listen" 0 1
 fi
 
 log "fuzzing the normalizer for ${FUZZ_SECONDS}s (libFuzzer, ASan, UBSan)"

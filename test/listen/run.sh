@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# End-to-end test of llmtrace-listen (the installed one) against its own throwaway cluster:
+# alerts fired while its connection is terminated (pg_terminate_backend), while the server
+# restarts, while it is stopped (a restart with --state-file) and by a transaction that commits
+# after later alerts are all printed exactly once; --exec gets each alert on standard input and
+# is retried until it succeeds; SIGTERM ends it with status 0. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+PORT=${LLMTRACE_LISTEN_TEST_PORT:-5497}
+LISTEN_BIN=${LISTEN_BIN:-$(pg_config --bindir)/llmtrace-listen}
+[ -x "$LISTEN_BIN" ] || LISTEN_BIN=/usr/lib/postgresql/$(pg_config --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')/bin/llmtrace-listen
+
+work=$(mktemp -d /tmp/llmtrace-listen.XXXXXX)
+chmod 755 "$work"
+listener=
+cleanup() {
+    [ -n "$listener" ] && kill "$listener" 2>/dev/null
+    "$root/scripts/pgcluster.sh" stop "$work/pg" >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() { echo "FAILED - $1"; failed=$((failed + 1)); }
+check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
+
+eval "export $("$root/scripts/pgcluster.sh" start "$work/pg" "$PORT")"
+export PGDATABASE=postgres
+DSN="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
+PSQL=(psql -X -q -A -t -v ON_ERROR_STOP=1)
+"${PSQL[@]}" -c "CREATE EXTENSION llmtrace" \
+    -c "INSERT INTO llmtrace.alert_rules (name, kind, threshold, cooldown) VALUES ('every span over 0.5 USD', 'span_cost', 0.5, '0')" ||
+    { echo "0 passed, 1 failed"; exit 1; }
+
+n=0
+# fire: ingests one span over the rule (cooldown 0: one alert per statement).
+fire() {
+    n=$((n + 1))
+    "${PSQL[@]}" -c "SELECT llmtrace.ingest_json('{\"trace_id\":\"listen\",\"span_id\":\"s$n\",\"start_time\":\"2026-03-01T10:00:00Z\",\"model\":\"gpt-4o\",\"cost_usd\":1}')" >/dev/null
+}
+fire_retry() {  # while the server restarts
+    local i
+    for i in $(seq 1 50); do fire && return 0; n=$((n - 1)); sleep 0.2; done
+    return 1
+}
+lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+wait_lines() {  # FILE COUNT [SECONDS]
+    local i
+    for i in $(seq 1 $((${3:-20} * 10))); do [ "$(lines "$1")" -ge "$2" ] && return 0; sleep 0.1; done
+    return 1
+}
+start_listener() {  # OUT [extra args]
+    local out=$1
+    shift
+    "$LISTEN_BIN" --dsn "$DSN" --state-file "$work/state" "$@" >>"$out" 2>>"$work/listen.err" &
+    listener=$!
+    local i
+    for i in $(seq 1 100); do
+        [ "$("${PSQL[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'llmtrace-listen'")" -ge 1 ] &&
+            [ -f "$work/state" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+ids_of() { sed -E 's/.*"id": ([0-9]+).*/\1/' "$1"; }
+
+out=$work/out
+check "--help prints the usage" '"$LISTEN_BIN" --help | grep -q -- "--state-file"'
+check "no --dsn: exit status 2" '"$LISTEN_BIN" >/dev/null 2>&1; [ $? = 2 ]'
+
+fire  # before the first start: not news
+start_listener "$out" || not_ok "the listener connects"
+for i in 1 2 3; do fire; done
+check "3 alerts printed as they fire" 'wait_lines "$out" 3'
+
+"${PSQL[@]}" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'llmtrace-listen'" >/dev/null
+for i in 1 2 3; do fire; done
+check "3 alerts fired while its connection was terminated are printed" 'wait_lines "$out" 6'
+
+"$root/scripts/pgcluster.sh" stop "$work/pg" >/dev/null
+"$root/scripts/pgcluster.sh" start "$work/pg" "$PORT" >/dev/null
+for i in 1 2 3; do fire_retry; done
+check "3 alerts fired while the server restarted are printed" 'wait_lines "$out" 9 40'
+
+kill -TERM "$listener"
+wait "$listener"
+status=$?
+listener=
+check "SIGTERM: exit status 0" '[ "$status" = 0 ]'
+for i in 1 2 3; do fire; done
+start_listener "$out" || not_ok "the listener reconnects after a restart"
+check "3 alerts fired while it was stopped are printed after its restart (--state-file)" 'wait_lines "$out" 12'
+
+# A transaction that fires an alert, then commits after a later alert was printed.
+n=$((n + 1))
+"${PSQL[@]}" >/dev/null <<SQL &
+BEGIN;
+SELECT llmtrace.ingest_json('{"trace_id":"listen","span_id":"late$n","start_time":"2026-03-01T10:00:00Z","model":"gpt-4o","cost_usd":1}');
+SELECT pg_sleep(2);
+COMMIT;
+SQL
+late=$!
+sleep 0.5
+fire
+check "an alert committed after it is printed first" 'wait_lines "$out" 13'
+wait "$late"
+check "the alert of the transaction that committed later is printed too" 'wait_lines "$out" 14 40'
+sleep 1.5  # a poll after the last alert: nothing more comes
+
+expected=$("${PSQL[@]}" -c "SELECT id FROM llmtrace.alerts ORDER BY id OFFSET 1" | sort -n | tr '\n' ' ')
+printed=$(ids_of "$out" | sort -n | tr '\n' ' ')
+check "every alert after the first start printed exactly once ($(lines "$out") lines)" '[ "$expected" = "$printed" ]'
+first12=$(ids_of "$out" | head -12 | tr '\n' ' ')
+sorted12=$(ids_of "$out" | head -12 | sort -n | tr '\n' ' ')
+check "in the order they fired" '[ "$first12" = "$sorted12" ]'
+check "each line is an alert as JSON" '"${PSQL[@]}" -c "CREATE TEMP TABLE l (j text)" -c "\\copy l FROM '"'$out'"'" -c "SELECT bool_and(j::jsonb ? '"'"'rule'"'"' AND j::jsonb ->> '"'"'kind'"'"' = '"'"'span_cost'"'"') FROM l" | grep -qx t'
+kill -TERM "$listener"
+wait "$listener"
+listener=
+
+# --exec: the alert on standard input; a command that fails is retried until it succeeds.
+cat >"$work/hook.sh" <<'SH'
+#!/bin/sh
+# fails the first two times it is called, then appends what it reads
+c=$(cat "$1.count" 2>/dev/null || echo 0)
+echo $((c + 1)) >"$1.count"
+[ "$c" -lt 2 ] && exit 1
+cat >>"$1"
+SH
+chmod +x "$work/hook.sh"
+rm -f "$work/state"
+start_listener "$work/exec.out" --exec "$work/hook.sh $work/hooked" || not_ok "the --exec listener connects"
+fire
+fire
+check "--exec: each alert reaches the command once, after two failed attempts" 'wait_lines "$work/hooked" 2 20 && [ "$(lines "$work/hooked")" = 2 ]'
+kill -TERM "$listener"
+wait "$listener"
+listener=
+
+if [ "$failed" -gt 0 ]; then
+    echo "--- listener stderr"; tail -20 "$work/listen.err"
+    echo "--- printed"; cat "$out"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
