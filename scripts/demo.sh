@@ -85,13 +85,21 @@ SELECT id, rule, kind, severity, value, threshold, scope->>'model' AS model, spa
 FROM llmtrace.recent_alerts(10) ORDER BY id;
 SQL
 psql -X -q -v ON_ERROR_STOP=1 -f "$work/alerts.sql"
-echo '== An alert arriving by LISTEN: one session listens on llmtrace_alerts, another ingests a'
-echo '   span that costs 25 USD (the seeded rule "span cost over 10 USD" fires once, at its COMMIT)'
-{ echo 'LISTEN llmtrace_alerts;'; sleep 2; echo "SELECT 'the listener is done' AS listener;"; } |
-    psql -X -q -A -t >"$work/listen.out" 2>&1 &
+echo '== An alert arriving by LISTEN: llmtrace-listen listens on llmtrace_alerts while another'
+echo '   session ingests a span that costs 25 USD (the seeded rule "span cost over 10 USD" fires once)'
+listen_bin=$(pg_config --bindir)/llmtrace-listen
+[ -x "$listen_bin" ] || listen_bin=/usr/lib/postgresql/$(pg_config --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')/bin/llmtrace-listen
+"$listen_bin" --dsn "host=$PGHOST port=$PGPORT user=postgres dbname=postgres" >"$work/listen.out" 2>"$work/listen.err" &
 listener=$!
-sleep 1
+for _ in $(seq 1 50); do
+    [ "$(psql -X -A -t -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'llmtrace-listen'")" = 1 ] && break
+    sleep 0.1
+done
+sleep 0.5
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 psql -X -q -A -t -v ON_ERROR_STOP=1 -c "SELECT 'ingested ' || llmtrace.ingest_json('{\"trace_id\":\"demo-alert\",\"span_id\":\"big\",\"start_time\":\"$now\",\"duration_ms\":120,\"provider\":\"openai\",\"model\":\"gpt-4o\",\"project\":\"checkout\",\"cost_usd\":25}') || ' span'"
-wait "$listener"
-sed -e 's/ received from server process with PID [0-9]*\./ received./' "$work/listen.out"
+for _ in $(seq 1 50); do [ -s "$work/listen.out" ] && break; sleep 0.1; done
+kill -TERM "$listener"
+wait "$listener" || true
+echo "llmtrace-listen printed:"
+cat "$work/listen.out"
