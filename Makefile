@@ -50,4 +50,4 @@ $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 
 llmtrace-listen: tools/listen/llmtrace_listen.cpp
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) \
-	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq
+	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lcurl

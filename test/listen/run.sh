@@ -3,7 +3,8 @@
 # alerts fired while its connection is terminated (pg_terminate_backend), while the server
 # restarts, while it is stopped (a restart with --state-file) and by a transaction that commits
 # after later alerts are all printed exactly once; --exec gets each alert on standard input and
-# is retried until it succeeds; SIGTERM ends it with status 0. Ends with "N passed, N failed".
+# is retried until it succeeds, as are --webhook POSTs to a local receiver that fails at first;
+# SIGTERM ends it with status 0. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -139,6 +140,25 @@ check "--exec: each alert reaches the command once, after two failed attempts" '
 kill -TERM "$listener"
 wait "$listener"
 listener=
+
+# --webhook: POSTed to a local receiver that answers 500 twice first; each alert arrives once,
+# with its id in X-Llmtrace-Alert-Id.
+python3 "$root/test/listen/receiver.py" "$work/port" "$work/received" 2 &
+receiver=$!
+for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+rm -f "$work/state"
+start_listener "$work/webhook.out" --webhook "http://127.0.0.1:$(cat "$work/port")/alerts" ||
+    not_ok "the --webhook listener connects"
+fire
+fire
+check "--webhook: each alert is POSTed once, after two failed attempts, with its id" \
+    'wait_lines "$work/received" 2 20 && sleep 1 && [ "$(lines "$work/received")" = 2 ] &&
+     [ "$(awk "{ print \$1 }" "$work/received" | tr "\n" " ")" = "$("${PSQL[@]}" -c "SELECT id FROM llmtrace.alerts ORDER BY id DESC LIMIT 2" | sort -n | tr "\n" " ")" ]'
+kill -TERM "$listener"
+wait "$listener"
+listener=
+kill "$receiver" 2>/dev/null
+check "--exec and --webhook together: exit status 2" '"$LISTEN_BIN" --dsn "$DSN" --exec true --webhook http://127.0.0.1:1/ >/dev/null 2>&1; [ $? = 2 ]'
 
 if [ "$failed" -gt 0 ]; then
     echo "--- listener stderr"; tail -20 "$work/listen.err"

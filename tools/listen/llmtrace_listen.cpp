@@ -10,6 +10,7 @@
 // the horizon. The ids already printed at or above the horizon are remembered,
 // so a row read twice is printed once. The horizon and those ids are kept in
 // memory across reconnects and, with --state-file, across restarts.
+#include <curl/curl.h>
 #include <libpq-fe.h>
 
 #include <cerrno>
@@ -33,11 +34,13 @@ struct Options {
     std::string dsn;
     std::string channel = "llmtrace_alerts";
     std::string exec;
+    std::string webhook;
     std::string state_file;
 };
 
 const char* kUsage =
-    "Usage: llmtrace-listen --dsn CONNINFO [--channel NAME] [--exec CMD] [--state-file FILE]\n"
+    "Usage: llmtrace-listen --dsn CONNINFO [--channel NAME] [--exec CMD | --webhook URL]\n"
+    "                       [--state-file FILE]\n"
     "\n"
     "Prints each alert of llmtrace.alerts as one JSON line on standard output, once, in the\n"
     "order alerts become visible (by id within what one read finds).\n"
@@ -46,6 +49,9 @@ const char* kUsage =
     "  --channel NAME     the LISTEN channel (default llmtrace_alerts; llmtrace.notify_channel)\n"
     "  --exec CMD         run CMD with /bin/sh for each alert, the JSON on its standard input,\n"
     "                     instead of printing it; retried with backoff until it exits 0\n"
+    "  --webhook URL      POST each alert (Content-Type: application/json, header\n"
+    "                     X-Llmtrace-Alert-Id: the alert id, to deduplicate) instead of printing\n"
+    "                     it; retried with backoff until the answer is 2xx\n"
     "  --state-file FILE  remember the position in FILE: a restart prints what it missed, once\n"
     "  --help             this text\n"
     "\n"
@@ -76,7 +82,7 @@ public:
 private:
     bool connect();
     bool catch_up();  // false: the connection failed
-    bool deliver(const std::string& json);
+    bool deliver(const std::string& json, const std::string& id);
     bool load_state();
     bool save_state();
 
@@ -155,6 +161,33 @@ bool Listener::connect() {
     return false;
 }
 
+// POSTs the alert to --webhook; true on a 2xx answer.
+bool post_webhook(const std::string& url, const std::string& json, const std::string& id) {
+    CURL* c = curl_easy_init();
+    if (!c) return false;
+    std::string id_header = "X-Llmtrace-Alert-Id: " + id;
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    headers = curl_slist_append(headers, id_header.c_str());
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, long(json.size()));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "llmtrace-listen");
+    // The answer's body is not needed.
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK) log("--webhook: %s", curl_easy_strerror(rc));
+    else if (status < 200 || status > 299) log("--webhook: HTTP status %s", std::to_string(status));
+    return rc == CURLE_OK && status >= 200 && status <= 299;
+}
+
 // Runs --exec with the alert on its standard input; true when it exited 0.
 bool run_command(const std::string& cmd, const std::string& json) {
     std::fflush(stdout);
@@ -166,16 +199,16 @@ bool run_command(const std::string& cmd, const std::string& json) {
     return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-bool Listener::deliver(const std::string& json) {
-    if (opt_.exec.empty()) {
+bool Listener::deliver(const std::string& json, const std::string& id) {
+    if (opt_.exec.empty() && opt_.webhook.empty()) {
         std::fwrite(json.data(), 1, json.size(), stdout);
         std::fputc('\n', stdout);
         return std::fflush(stdout) == 0;
     }
     double backoff = 1;
-    while (!run_command(opt_.exec, json)) {
+    while (!(opt_.exec.empty() ? post_webhook(opt_.webhook, json, id) : run_command(opt_.exec, json))) {
         if (stop_requested) return false;
-        log("--exec command failed; retrying in %s s", std::to_string(int(backoff)));
+        log("delivery failed; retrying in %s s", std::to_string(int(backoff)));
         nap(backoff);
         backoff = backoff * 2 > 60 ? 60 : backoff * 2;
     }
@@ -224,7 +257,7 @@ bool Listener::catch_up() {
         if (PQgetisnull(r, i, 1)) continue;
         long long id = std::atoll(PQgetvalue(r, i, 1));
         if (seen_.count(id)) continue;
-        if (!deliver(PQgetvalue(r, i, 3))) break;
+        if (!deliver(PQgetvalue(r, i, 3), PQgetvalue(r, i, 1))) break;
         seen_[id] = std::strtoull(PQgetvalue(r, i, 2), nullptr, 10);
         if (!save_state()) {
             PQclear(r);
@@ -298,6 +331,8 @@ int main(int argc, char** argv) {
             value(opt.channel);
         } else if (a == "--exec") {
             value(opt.exec);
+        } else if (a == "--webhook") {
+            value(opt.webhook);
         } else if (a == "--state-file") {
             value(opt.state_file);
         } else {
@@ -307,6 +342,10 @@ int main(int argc, char** argv) {
     }
     if (opt.dsn.empty()) {
         std::fprintf(stderr, "llmtrace-listen: --dsn is required\n\n%s", kUsage);
+        return 2;
+    }
+    if (!opt.exec.empty() && !opt.webhook.empty()) {
+        std::fprintf(stderr, "llmtrace-listen: --exec and --webhook exclude each other\n");
         return 2;
     }
     if (opt.channel.empty() || opt.channel.size() > 63) {
@@ -319,5 +358,8 @@ int main(int argc, char** argv) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
-    return Listener(opt).run();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = Listener(opt).run();
+    curl_global_cleanup();
+    return rc;
 }
