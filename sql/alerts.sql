@@ -116,3 +116,14 @@ SELECT count(*) FROM llmtrace.recent_alerts(0);
 -- ---------------------------------------------------------------------------
 UPDATE llmtrace.alert_rules SET threshold = 25 WHERE name = 'span cost over 10 USD';
 SELECT id > 0 AS user_id, name, threshold, seeded FROM llmtrace.alert_rules WHERE name = 'span cost over 10 USD';
+
+-- ---------------------------------------------------------------------------
+-- A backend remembers the cooldowns it learnt (so a busy scope costs no SQL),
+-- and forgets them when the cooldown slots are deleted.
+-- ---------------------------------------------------------------------------
+SELECT llmtrace.ingest_json('{"trace_id":"m1","span_id":"s1","start_time":"2026-03-01T15:00:00Z","provider":"openai","model":"memo","cost_usd":30}') AS stored;
+SELECT llmtrace.ingest_json('{"trace_id":"m1","span_id":"s2","start_time":"2026-03-01T15:00:00Z","provider":"openai","model":"memo","cost_usd":31}') AS stored;
+SELECT count(*) AS memo_alerts FROM llmtrace.alerts WHERE scope->>'model' = 'memo';
+DELETE FROM llmtrace.alert_state;
+SELECT llmtrace.ingest_json('{"trace_id":"m1","span_id":"s3","start_time":"2026-03-01T15:00:00Z","provider":"openai","model":"memo","cost_usd":32}') AS stored;
+SELECT span_id, value FROM llmtrace.alerts WHERE scope->>'model' = 'memo' ORDER BY id;

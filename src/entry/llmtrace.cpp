@@ -155,18 +155,19 @@ extern "C" Datum llmtrace_cost(PG_FUNCTION_ARGS) {
                                Int32GetDatum(-1));
 }
 
-// AFTER ... FOR EACH STATEMENT on llmtrace.model_prices (llmtrace.prices_changed)
-// and llmtrace.alert_rules (llmtrace.alert_rules_invalidate): the backend
-// rechecks its price or rule cache at its next statement, and every other
-// backend after this transaction commits.
+// AFTER ... FOR EACH STATEMENT on llmtrace.model_prices (llmtrace.prices_changed),
+// llmtrace.alert_rules and llmtrace.alert_state (llmtrace.alert_rules_invalidate):
+// the backend rechecks its price or rule cache, or forgets the cooldowns it
+// learnt, at its next statement, and every other backend after this
+// transaction commits.
 extern "C" Datum llmtrace_prices_changed(PG_FUNCTION_ARGS) {
     TriggerData* td = trigger_data(fcinfo, "llmtrace.prices_changed");
     const char* rel = RelationGetRelationName(td->tg_relation);
     if (RelationGetNamespace(td->tg_relation) != get_namespace_oid("llmtrace", true) ||
-        (strcmp(rel, "model_prices") != 0 && strcmp(rel, "alert_rules") != 0))
+        (strcmp(rel, "model_prices") != 0 && strcmp(rel, "alert_rules") != 0 && strcmp(rel, "alert_state") != 0))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                        errmsg("llmtrace.prices_changed may only be used as a trigger of llmtrace.model_prices "
-                               "or llmtrace.alert_rules")));
+                        errmsg("llmtrace.prices_changed may only be used as a trigger of llmtrace.model_prices, "
+                               "llmtrace.alert_rules or llmtrace.alert_state")));
     CacheInvalidateRelcache(td->tg_relation);
     return PointerGetDatum(nullptr);
 }

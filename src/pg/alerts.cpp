@@ -65,8 +65,19 @@ std::unordered_map<std::string, Candidate> candidates;
 int candidates_level = 0;
 MemoryContext cand_cxt = nullptr;
 
+// Until when each rule and scope (the candidate key) is known to be in its
+// cooldown, as llmtrace.fire_span_alerts() said: spans over its threshold
+// before then are not sent again (the common case of a busy scope costs no
+// SQL). Forgotten when the rules change and when a (sub)transaction aborts (a
+// slot this backend took may have been given back); bounded in size.
+std::unordered_map<std::string, TimestampTz> quiet;
+constexpr size_t kMaxQuiet = 10000;
+bool quiet_stale = false;        // alert_state was deleted from or truncated
+Oid state_relid = InvalidOid;
+
 void on_relcache_inval(Datum, Oid relid) {
     if (relid == InvalidOid || relid == rules_relid) must_check = true;
+    if (relid == InvalidOid || relid == state_relid) quiet_stale = true;
 }
 
 Oid schema_oid() { return get_namespace_oid("llmtrace", false); }
@@ -103,6 +114,7 @@ void load() {
     uint64 n = 0;
     pg_guard([&] {
         rules_relid = get_relname_relid("alert_rules", schema_oid());
+        state_relid = get_relname_relid("alert_state", schema_oid());
         if (!rules_cxt)
             rules_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace alert rules", ALLOCSET_SMALL_SIZES);
         MemoryContextReset(rules_cxt);
@@ -148,6 +160,7 @@ void load() {
     pg_guard([] { SPI_finish(); });
     rules = std::move(loaded);
     rules_loaded = true;
+    quiet.clear();
 }
 
 bool numeric_greater(Datum a, Datum b) {
@@ -166,6 +179,10 @@ bool refresh_rules() {
         AcceptInvalidationMessages();
         snap = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
     });
+    if (quiet_stale) {
+        quiet.clear();
+        quiet_stale = false;
+    }
     const uint64 completions = snap->snapXactCompletionCount;
     if (!(rules_loaded && !must_check && completions != 0 && completions == checked_completions)) {
         must_check = false;
@@ -215,6 +232,11 @@ void check(const Datum* values, const char* nulls) {
                 key += ':';
                 key.append(v.data(), v.size());
             }
+        }
+        auto q = quiet.find(key);
+        if (q != quiet.end()) {
+            if (GetCurrentTransactionStartTimestamp() < q->second) continue;
+            quiet.erase(q);
         }
         auto found = candidates.find(key);
         if (found != candidates.end()) {
@@ -268,21 +290,26 @@ bool pending() { return !candidates.empty(); }
 
 void discard() {
     candidates.clear();
+    quiet.clear();
     if (cand_cxt) pg_guard([] { MemoryContextReset(cand_cxt); });
 }
 
 void discard_from_level(int level) {
+    quiet.clear();
     if (pending() && candidates_level >= level) discard();
 }
 
 void fire() {
     if (candidates.empty()) return;
     const int n = int(candidates.size());
+    static std::vector<const std::string*> fired_keys;  // candidate keys, in argument order
+    uint64 results = 0;
     pg_guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
         Oid types[8] = {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
                         TEXTARRAYOID, NUMERICARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-        fire_plan.get("SELECT llmtrace.fire_span_alerts($1, $2, $3, $4, $5, $6, $7, $8)", 8, types);
+        fire_plan.get("SELECT i, fired, quiet_until FROM llmtrace.fire_span_alerts($1, $2, $3, $4, $5, $6, $7, $8)",
+                      8, types);
         Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
         Datum* scope[kScopeCount];
         bool* scope_null[kScopeCount];
@@ -295,7 +322,9 @@ void fire() {
         Datum* traces = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
         Datum* spans = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
         int k = 0;
+        fired_keys.clear();
         for (const auto& entry : candidates) {
+            fired_keys.push_back(&entry.first);
             const Candidate& c = entry.second;
             ids[k] = Int64GetDatum(c.rule_id);
             for (int i = 0; i < kScopeCount; ++i) {
@@ -324,9 +353,25 @@ void fire() {
         args[6] = PointerGetDatum(construct_md_array(traces, nullptr, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
         args[7] = PointerGetDatum(construct_md_array(spans, nullptr, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
         fire_plan.execute(args, nullptr, false, SPI_OK_SELECT);
-        SPI_finish();
+        results = SPI_processed;
     });
-    discard();
+    // (i, fired, quiet_until) per candidate: remember the cooldowns.
+    for (uint64 r = 0; r < results; ++r) {
+        bool null_i = true, null_q = true;
+        Datum di = 0, dq = 0;
+        pg_guard([&] {
+            di = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &null_i);
+            dq = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 3, &null_q);
+        });
+        const int i = null_i ? 0 : DatumGetInt32(di);
+        if (null_q || i < 1 || i > int(fired_keys.size())) continue;
+        if (quiet.size() >= kMaxQuiet) quiet.clear();
+        quiet[*fired_keys[size_t(i - 1)]] = DatumGetTimestampTz(dq);
+    }
+    pg_guard([] { SPI_finish(); });
+    fired_keys.clear();
+    candidates.clear();
+    if (cand_cxt) pg_guard([] { MemoryContextReset(cand_cxt); });
 }
 
 }  // namespace llmtrace::pg::alerts

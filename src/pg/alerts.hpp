@@ -6,7 +6,9 @@
 // statement newly stores is checked against them in the pass that feeds the
 // summaries; a span over a threshold becomes a candidate (the largest value
 // per rule and scope is kept), and fire() hands the candidates to
-// llmtrace.fire_span_alerts(), which fires each at most once per cooldown.
+// llmtrace.fire_span_alerts(), which fires each at most once per cooldown and
+// says until when each rule and scope stays quiet: until then, this backend
+// does not send them again.
 #pragma once
 
 #include "pg/pg.hpp"
@@ -29,11 +31,12 @@ bool pending();
 // pg_guard: runs SPI itself.
 void fire();
 
-// Forgets the candidates (the writes they belong to failed).
+// Forgets the candidates (the writes they belong to failed) and the cooldowns
+// learnt (a slot this backend took may have been given back).
 void discard();
 
 // Forgets the candidates if they were collected at nesting level `level` or
-// deeper (a subtransaction at that level aborts).
+// deeper (a subtransaction at that level aborts), and the cooldowns learnt.
 void discard_from_level(int level);
 
 }  // namespace llmtrace::pg::alerts

@@ -192,6 +192,12 @@ CREATE TABLE llmtrace.alert_state (
 COMMENT ON TABLE llmtrace.alert_state IS
     'Internal: when each rule last fired for each scope (the cooldown).';
 
+-- Backends remember cooldowns they learnt (src/pg/alerts.cpp); deleting or
+-- truncating cooldown slots makes them forget.
+CREATE TRIGGER alert_state_invalidate AFTER DELETE OR TRUNCATE
+    ON llmtrace.alert_state FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.alert_rules_invalidate();
+ALTER TABLE llmtrace.alert_state ENABLE ALWAYS TRIGGER alert_state_invalidate;
+
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.alert_rules', 'WHERE NOT seeded');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.alert_rules_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.alerts', '');
@@ -239,13 +245,15 @@ COMMENT ON FUNCTION llmtrace.alert_payload(llmtrace.alerts) IS
 -- Fires the per-span candidates of one ingest statement: element i is rule
 -- rule_ids[i] for the scope (projects[i], environments[i], providers[i],
 -- models[i]) with the value and span that crossed its threshold. Each fires
--- unless its rule fired for that scope within the cooldown; returns how many
--- fired. Called by ingest only (SECURITY DEFINER: writers cannot write alerts
--- themselves).
+-- unless its rule fired for that scope within the cooldown. Returns, for each
+-- element, until when its rule and scope are quiet (the end of the cooldown),
+-- so that ingest skips them until then without asking again; fired says
+-- whether it fired. Called by ingest only (SECURITY DEFINER: writers cannot
+-- write alerts themselves).
 CREATE FUNCTION llmtrace.fire_span_alerts(rule_ids bigint[], projects text[], environments text[],
                                           providers text[], models text[], vals numeric[],
                                           trace_ids text[], span_ids text[])
-RETURNS integer
+RETURNS TABLE (i integer, fired boolean, quiet_until timestamptz)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -253,40 +261,48 @@ AS $$
 DECLARE
     c record;
     a llmtrace.alerts;
-    fired integer := 0;
+    last timestamptz;
     channel text := llmtrace.notify_channel();
 BEGIN
     FOR c IN
-        SELECT r.id AS rule_id, r.name, r.kind, r.severity, r.threshold, r.cooldown,
+        SELECT u.i, r.id AS rule_id, r.name, r.kind, r.severity, r.threshold, r.cooldown,
                u.project, u.environment, u.provider, u.model, u.val, u.trace_id, u.span_id
         FROM unnest(rule_ids, projects, environments, providers, models, vals, trace_ids, span_ids)
-             AS u(rule_id, project, environment, provider, model, val, trace_id, span_id)
+             WITH ORDINALITY AS u(rule_id, project, environment, provider, model, val, trace_id, span_id, i)
         JOIN llmtrace.alert_rules r ON r.id = u.rule_id AND r.enabled
         ORDER BY r.id, u.project, u.environment, u.provider, u.model
     LOOP
+        i := c.i;
         INSERT INTO llmtrace.alert_state AS s (rule_id, scope_key, last_fired)
         VALUES (c.rule_id,
                 llmtrace.group_key(c.project, c.environment, c.provider, c.model, NULL, NULL, NULL), now())
         ON CONFLICT (rule_id, scope_key) DO UPDATE SET last_fired = excluded.last_fired
             WHERE s.last_fired <= excluded.last_fired - c.cooldown;
-        CONTINUE WHEN NOT FOUND;
-        INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, value, threshold, scope,
-                                     trace_id, span_id)
-        VALUES (c.rule_id, c.name, c.kind, c.severity, c.val, c.threshold,
-                jsonb_build_object('project', c.project, 'environment', c.environment,
-                                   'provider', c.provider, 'model', c.model),
-                c.trace_id, c.span_id)
-        RETURNING * INTO a;
-        PERFORM pg_notify(channel, llmtrace.alert_payload(a));
-        fired := fired + 1;
+        fired := FOUND;
+        IF fired THEN
+            INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, value, threshold, scope,
+                                         trace_id, span_id)
+            VALUES (c.rule_id, c.name, c.kind, c.severity, c.val, c.threshold,
+                    jsonb_build_object('project', c.project, 'environment', c.environment,
+                                       'provider', c.provider, 'model', c.model),
+                    c.trace_id, c.span_id)
+            RETURNING * INTO a;
+            PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+            quiet_until := now() + c.cooldown;
+        ELSE
+            SELECT s.last_fired INTO last FROM llmtrace.alert_state s
+            WHERE s.rule_id = c.rule_id
+              AND s.scope_key = llmtrace.group_key(c.project, c.environment, c.provider, c.model, NULL, NULL, NULL);
+            quiet_until := last + c.cooldown;
+        END IF;
+        RETURN NEXT;
     END LOOP;
-    RETURN fired;
 END
 $$;
 
 COMMENT ON FUNCTION llmtrace.fire_span_alerts(bigint[], text[], text[], text[], text[], numeric[], text[], text[]) IS
     'Internal: fires the alerts of the spans an ingest statement found over a per-span rule, '
-    'each at most once per cooldown per rule and scope.';
+    'each at most once per cooldown per rule and scope; says until when each stays quiet.';
 
 CREATE FUNCTION llmtrace.recent_alerts(lim integer DEFAULT 100)
 RETURNS SETOF llmtrace.alerts
