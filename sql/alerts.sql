@@ -127,3 +127,39 @@ SELECT count(*) AS memo_alerts FROM llmtrace.alerts WHERE scope->>'model' = 'mem
 DELETE FROM llmtrace.alert_state;
 SELECT llmtrace.ingest_json('{"trace_id":"m1","span_id":"s3","start_time":"2026-03-01T15:00:00Z","provider":"openai","model":"memo","cost_usd":32}') AS stored;
 SELECT span_id, value FROM llmtrace.alerts WHERE scope->>'model' = 'memo' ORDER BY id;
+
+-- ---------------------------------------------------------------------------
+-- daily_cost: the cost of the current UTC day of what the filters select, from
+-- the rollups and the deltas not folded yet; fires once a day, at ingest or
+-- from llmtrace.evaluate_alerts() (which also sees other sessions' commits).
+-- ---------------------------------------------------------------------------
+UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'daily cost over 50 USD';
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, severity, project)
+VALUES ('budget per day', 'daily_cost', 100, 'critical', 'budget');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'daily_cost', 10, '1 day');
+INSERT INTO llmtrace.alert_rules (name, kind) VALUES ('x', 'daily_cost');
+SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'd1', 'span_id', 's1', 'project', 'budget',
+    'start_time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'cost_usd', 60)::text) AS stored;
+-- a span of another day and one of another project do not count
+SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'd1', 'span_id', 's2', 'project', 'budget',
+    'start_time', '2026-03-01T00:00:00Z', 'cost_usd', 500)::text) AS stored;
+SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'd1', 'span_id', 's3', 'project', 'other',
+    'start_time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'cost_usd', 500)::text) AS stored;
+SELECT llmtrace.evaluate_alerts() AS fired;
+SELECT count(*) AS budget_alerts FROM llmtrace.alerts WHERE rule = 'budget per day';
+-- 60 + 50 > 100: one alert (at ingest, or at the next evaluation when ingest
+-- evaluated this rule less than a second before), then none for the rest of the day
+SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'd1', 'span_id', 's4', 'project', 'budget',
+    'start_time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'cost_usd', 50)::text) AS stored;
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'd1', 'span_id', 's5', 'project', 'budget',
+    'start_time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), 'cost_usd', 70)::text) AS stored;
+SELECT llmtrace.evaluate_alerts() AS fired_again;
+SELECT rule, kind, severity, value, threshold, scope->>'project' AS project,
+       (details->>'day')::date = (now() AT TIME ZONE 'UTC')::date AS today
+FROM llmtrace.alerts WHERE rule = 'budget per day';
+-- after a refresh folded the deltas, the rollups carry the same total
+SELECT llmtrace.refresh_daily_cost_summary();
+DELETE FROM llmtrace.alert_state s USING llmtrace.alert_rules r WHERE r.id = s.rule_id AND r.name = 'budget per day';
+SELECT llmtrace.evaluate_alerts() AS fired_from_rollups;
+SELECT count(*) AS budget_alerts, max(value) AS latest_total FROM llmtrace.alerts WHERE rule = 'budget per day';

@@ -93,6 +93,7 @@ SELECT llmtrace.fire_span_alerts('{-1}', '{x}', '{x}', '{x}', '{x}', '{1000}', '
 INSERT INTO llmtrace.alerts (rule, kind, severity, scope) VALUES ('forged', 'span_cost', 'critical', '{}');
 UPDATE llmtrace.alert_rules SET enabled = false;
 DELETE FROM llmtrace.alert_state;
+SELECT llmtrace.evaluate_alerts();
 SET llmtrace.notify_channel = 'elsewhere';
 RESET ROLE;
 SELECT rule, value, span_id FROM llmtrace.alerts WHERE span_id = 'w4';
@@ -122,6 +123,7 @@ SELECT rule, span_id FROM llmtrace.recent_alerts(10);
 SELECT count(*) AS rules FROM llmtrace.alert_rules;
 INSERT INTO llmtrace.alert_rules (name, kind, threshold) VALUES ('reader rule', 'span_cost', 1);
 DELETE FROM llmtrace.alerts;
+SELECT llmtrace.evaluate_alerts();
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
@@ -148,6 +150,7 @@ DELETE FROM llmtrace.model_prices WHERE provider = 'regress';
 INSERT INTO llmtrace.alert_rules (name, kind, threshold, severity) VALUES ('admin rule', 'span_latency', 1000, 'critical');
 UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'admin rule';
 DELETE FROM llmtrace.alert_rules WHERE name = 'admin rule';
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluates;
 SELECT count(*) > 0 AS reads_alerts FROM llmtrace.recent_alerts();
 DELETE FROM llmtrace.alerts;
 RESET ROLE;

@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,7 +23,7 @@ namespace llmtrace::pg::alerts {
 
 namespace {
 
-enum class Kind { SpanCost, SpanLatency, UnpricedModel };
+enum class Kind { SpanCost, SpanLatency, UnpricedModel, DailyCost };
 
 // The scope of a per-span alert: the span's group.
 constexpr int kScopeCols[] = {col::project, col::environment, col::provider, col::model};
@@ -50,6 +51,7 @@ Oid rules_relid = InvalidOid;
 MemoryContext rules_cxt = nullptr;
 KeptPlan load_plan;
 KeptPlan fire_plan;
+KeptPlan daily_plan;
 
 struct Candidate {
     int64 rule_id = 0;
@@ -74,6 +76,15 @@ std::unordered_map<std::string, TimestampTz> quiet;
 constexpr size_t kMaxQuiet = 10000;
 bool quiet_stale = false;        // alert_state was deleted from or truncated
 Oid state_relid = InvalidOid;
+
+// daily_cost rules: those a statement's priced spans touched, evaluated when
+// it ends (llmtrace.evaluate_daily_cost()), at most once a second per rule in
+// this backend (llmtrace.evaluate_alerts() catches the rest); and the UTC day
+// (as DateADT) each rule is known to have fired on, which needs no evaluation.
+std::vector<int64> touched;
+std::unordered_map<int64, TimestampTz> last_evaluated;
+std::unordered_map<int64, int32> fired_day;
+constexpr int64 kEvaluateEveryUs = 1000000;
 
 void on_relcache_inval(Datum, Oid relid) {
     if (relid == InvalidOid || relid == rules_relid) must_check = true;
@@ -104,7 +115,8 @@ int64 read_version(Snapshot snap) {
 
 constexpr const char* kLoadQuery =
     "SELECT id, kind, threshold::text, project, environment, provider, model "
-    "FROM llmtrace.alert_rules WHERE enabled AND kind IN ('span_cost', 'span_latency', 'unpriced_model') "
+    "FROM llmtrace.alert_rules WHERE enabled AND kind IN ('span_cost', 'span_latency', 'unpriced_model', "
+    "'daily_cost') "
     "ORDER BY id";
 
 void load() {
@@ -134,12 +146,15 @@ void load() {
         });
         rule.id = std::stoll(cells[0]);
         std::string_view kind = cells[1];
-        rule.kind = kind == "span_cost" ? Kind::SpanCost : kind == "span_latency" ? Kind::SpanLatency : Kind::UnpricedModel;
+        rule.kind = kind == "span_cost"      ? Kind::SpanCost
+                    : kind == "span_latency" ? Kind::SpanLatency
+                    : kind == "daily_cost"   ? Kind::DailyCost
+                                             : Kind::UnpricedModel;
         for (int i = 0; i < kScopeCount; ++i) {
             rule.has_filter[i] = cells[3 + i] != nullptr;
             if (cells[3 + i]) rule.filter[i] = cells[3 + i];
         }
-        if (rule.kind != Kind::UnpricedModel) {
+        if (rule.kind == Kind::SpanCost || rule.kind == Kind::SpanLatency) {
             // The rule table's check refuses such rows; one that predates it is
             // left out rather than failing ingest.
             if (!cells[2]) continue;
@@ -161,6 +176,7 @@ void load() {
     rules = std::move(loaded);
     rules_loaded = true;
     quiet.clear();
+    fired_day.clear();
 }
 
 bool numeric_greater(Datum a, Datum b) {
@@ -181,6 +197,7 @@ bool refresh_rules() {
     });
     if (quiet_stale) {
         quiet.clear();
+        fired_day.clear();
         quiet_stale = false;
     }
     const uint64 completions = snap->snapXactCompletionCount;
@@ -204,6 +221,20 @@ void check(const Datum* values, const char* nulls) {
                 match = nulls[kScopeCols[i]] != 'n' && text_datum(values[kScopeCols[i]]) == r.filter[i];
         if (!match) continue;
         double ms = 0;
+        if (r.kind == Kind::DailyCost) {
+            // Evaluated when the statement ends, once its deltas are written.
+            if (nulls[col::cost_usd] == 'n') continue;
+            if (std::find(touched.begin(), touched.end(), r.id) != touched.end()) continue;
+            const int32 today = int32((GetCurrentTransactionStartTimestamp() / USECS_PER_DAY));
+            auto done = fired_day.find(r.id);
+            if (done != fired_day.end() && done->second == today) continue;
+            auto last = last_evaluated.find(r.id);
+            const TimestampTz now = GetCurrentTimestamp();
+            if (last != last_evaluated.end() && now - last->second < kEvaluateEveryUs) continue;
+            if (touched.empty() && candidates.empty()) candidates_level = GetCurrentTransactionNestLevel();
+            touched.push_back(r.id);
+            continue;
+        }
         switch (r.kind) {
         case Kind::SpanCost:
             if (nulls[col::cost_usd] == 'n' || !numeric_greater(values[col::cost_usd], r.cost_threshold)) continue;
@@ -219,6 +250,8 @@ void check(const Datum* values, const char* nulls) {
             if (status != "unpriced" && status != "invalid_price") continue;
             break;
         }
+        case Kind::DailyCost:
+            continue;
         }
         // The key: rule id and the scope values, each with its length.
         std::string key = std::to_string(r.id);
@@ -257,8 +290,8 @@ void check(const Datum* values, const char* nulls) {
             continue;
         }
         if (candidates.size() >= kMaxCandidates) continue;
+        if (candidates.empty() && touched.empty()) candidates_level = GetCurrentTransactionNestLevel();
         if (candidates.empty()) {
-            candidates_level = GetCurrentTransactionNestLevel();
             if (!cand_cxt)
                 pg_guard([] {
                     cand_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace alert candidates", ALLOCSET_SMALL_SIZES);
@@ -286,20 +319,54 @@ void check(const Datum* values, const char* nulls) {
     }
 }
 
-bool pending() { return !candidates.empty(); }
+bool pending() { return !candidates.empty() || !touched.empty(); }
 
 void discard() {
     candidates.clear();
+    touched.clear();
     quiet.clear();
+    fired_day.clear();
     if (cand_cxt) pg_guard([] { MemoryContextReset(cand_cxt); });
 }
 
 void discard_from_level(int level) {
     quiet.clear();
+    fired_day.clear();
     if (pending() && candidates_level >= level) discard();
 }
 
+// Evaluates the daily_cost rules the statement touched.
+static void evaluate_touched() {
+    if (touched.empty()) return;
+    const int n = int(touched.size());
+    std::vector<int64> done;
+    pg_guard([&] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+        Oid types[1] = {INT8ARRAYOID};
+        daily_plan.get("SELECT rule_id FROM llmtrace.evaluate_daily_cost($1)", 1, types);
+        Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
+        for (int k = 0; k < n; ++k) ids[k] = Int64GetDatum(touched[size_t(k)]);
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        Datum args[1] = {PointerGetDatum(construct_md_array(ids, nullptr, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+        daily_plan.execute(args, nullptr, false, SPI_OK_SELECT);
+    });
+    for (uint64 r = 0; r < SPI_processed; ++r) {
+        bool isnull = true;
+        Datum d = 0;
+        pg_guard([&] { d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull); });
+        if (!isnull) done.push_back(DatumGetInt64(d));
+    }
+    pg_guard([] { SPI_finish(); });
+    const TimestampTz now = GetCurrentTimestamp();
+    const int32 today = int32(GetCurrentTransactionStartTimestamp() / USECS_PER_DAY);
+    for (int64 id : touched) last_evaluated[id] = now;
+    for (int64 id : done) fired_day[id] = today;
+    touched.clear();
+}
+
 void fire() {
+    evaluate_touched();
     if (candidates.empty()) return;
     const int n = int(candidates.size());
     static std::vector<const std::string*> fired_keys;  // candidate keys, in argument order

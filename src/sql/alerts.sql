@@ -39,8 +39,10 @@ CREATE TABLE llmtrace.alert_rules (
 
 COMMENT ON TABLE llmtrace.alert_rules IS
     'Alert rules: kind span_cost (cost_usd of a span > threshold USD), span_latency (duration_ms '
-    '> threshold) or unpriced_model (a span with tokens and no usable price); scope filters '
-    'project, environment, provider, model (NULL: any); cooldown per rule and scope. seeded: '
+    '> threshold), unpriced_model (a span with tokens and no usable price) or daily_cost (the '
+    'cost of the current UTC day of the spans the filters select > threshold USD, once a day); '
+    'scope filters project, environment, provider, model (NULL: any); cooldown per rule and '
+    'scope. seeded: '
     'a default that came with the extension (edited, it becomes the user''s rule).';
 
 -- What a rule may say, checked when it is written: a clear error instead of a
@@ -55,19 +57,19 @@ BEGIN
         RAISE EXCEPTION 'alert rule name must have 1 to 200 characters'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NEW.kind IS NULL OR NEW.kind NOT IN ('span_cost', 'span_latency', 'unpriced_model') THEN
+    IF NEW.kind IS NULL OR NEW.kind NOT IN ('span_cost', 'span_latency', 'unpriced_model', 'daily_cost') THEN
         RAISE EXCEPTION 'unknown alert kind "%" for rule "%"', NEW.kind, NEW.name
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Kinds: span_cost, span_latency, unpriced_model.';
+                  HINT = 'Kinds: span_cost, span_latency, unpriced_model, daily_cost.';
     END IF;
     IF NEW.severity IS NULL OR NEW.severity NOT IN ('info', 'warning', 'critical') THEN
         RAISE EXCEPTION 'alert severity must be info, warning or critical, not "%"', NEW.severity
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NEW.kind IN ('span_cost', 'span_latency') THEN
+    IF NEW.kind IN ('span_cost', 'span_latency', 'daily_cost') THEN
         IF NEW.threshold IS NULL OR NEW.threshold <= 0 OR NEW.threshold = 'NaN' THEN
             RAISE EXCEPTION 'a % rule needs a threshold > 0 (%), not %', NEW.kind,
-                CASE NEW.kind WHEN 'span_cost' THEN 'USD' ELSE 'milliseconds' END,
+                CASE NEW.kind WHEN 'span_latency' THEN 'milliseconds' ELSE 'USD' END,
                 coalesce(NEW.threshold::text, 'NULL')
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
@@ -76,7 +78,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NEW.time_window IS NOT NULL THEN
-        RAISE EXCEPTION 'a % rule is checked span by span: it has no time_window', NEW.kind
+        RAISE EXCEPTION 'a % rule has no time_window (%)', NEW.kind,
+            CASE NEW.kind WHEN 'daily_cost' THEN 'its window is the UTC day' ELSE 'it is checked span by span' END
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NEW.min_spans IS NULL OR NEW.min_spans < 0 THEN
@@ -151,7 +154,8 @@ ALTER TABLE llmtrace.alert_rules ENABLE ALWAYS TRIGGER alert_rules_invalidate;
 INSERT INTO llmtrace.alert_rules (id, name, kind, threshold, cooldown, severity, seeded) VALUES
     (-1, 'span cost over 10 USD', 'span_cost', 10, '1 hour', 'warning', true),
     (-2, 'span latency over 500 ms', 'span_latency', 500, '1 hour', 'info', true),
-    (-3, 'model without a price', 'unpriced_model', NULL, '1 day', 'warning', true);
+    (-3, 'model without a price', 'unpriced_model', NULL, '1 day', 'warning', true),
+    (-4, 'daily cost over 50 USD', 'daily_cost', 50, '1 day', 'warning', true);
 
 -- Fired alerts, newest last; the NOTIFY carries the id.
 CREATE TABLE llmtrace.alerts (
@@ -304,6 +308,105 @@ COMMENT ON FUNCTION llmtrace.fire_span_alerts(bigint[], text[], text[], text[], 
     'Internal: fires the alerts of the spans an ingest statement found over a per-span rule, '
     'each at most once per cooldown per rule and scope; says until when each stays quiet.';
 
+-- Evaluates daily_cost rules (the given ones, or all when NULL): the cost of
+-- the current UTC day of the spans each rule's filters select, from the daily
+-- rollups by model plus the daily deltas not folded yet (committed, and the
+-- caller's own). Over the threshold, the rule fires once for the day: the slot
+-- of the rule, its filters and the day is taken with INSERT ... ON CONFLICT DO
+-- NOTHING, so evaluations racing each other (and ingest) fire once. Returns
+-- the rules whose slot for today is taken, whoever took it, and whether this
+-- call fired them.
+CREATE FUNCTION llmtrace.evaluate_daily_cost(rule_ids bigint[])
+RETURNS TABLE (rule_id bigint, fired boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    today date := (now() AT TIME ZONE 'UTC')::date;
+    total numeric;
+    key bytea;
+    a llmtrace.alerts;
+    channel text := llmtrace.notify_channel();
+BEGIN
+    FOR r IN
+        SELECT * FROM llmtrace.alert_rules ar
+        WHERE ar.kind = 'daily_cost' AND ar.enabled AND (rule_ids IS NULL OR ar.id = ANY (rule_ids))
+        ORDER BY ar.id
+    LOOP
+        key := llmtrace.group_key(r.project, r.environment, r.provider, r.model, NULL, NULL, today::text);
+        rule_id := r.id;
+        fired := false;
+        IF EXISTS (SELECT 1 FROM llmtrace.alert_state s WHERE s.rule_id = r.id AND s.scope_key = key) THEN
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        SELECT coalesce(sum(x.cost), 0) INTO total FROM (
+            SELECT d.cost_usd AS cost FROM llmtrace.daily_rollups d
+            WHERE d.grain = 'model' AND d.day = today AND d.costed_spans > 0
+              AND (r.project IS NULL OR d.project = r.project)
+              AND (r.environment IS NULL OR d.environment = r.environment)
+              AND (r.provider IS NULL OR d.provider = r.provider)
+              AND (r.model IS NULL OR d.model = r.model)
+            UNION ALL
+            SELECT d.cost_usd FROM llmtrace.daily_deltas d
+            WHERE d.day = today AND d.costed_spans <> 0
+              AND (r.project IS NULL OR d.project = r.project)
+              AND (r.environment IS NULL OR d.environment = r.environment)
+              AND (r.provider IS NULL OR d.provider = r.provider)
+              AND (r.model IS NULL OR d.model = r.model)) x;
+        CONTINUE WHEN total <= r.threshold;
+        INSERT INTO llmtrace.alert_state (rule_id, scope_key, last_fired) VALUES (r.id, key, now())
+        ON CONFLICT DO NOTHING;
+        fired := FOUND;
+        IF fired THEN
+            INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, value, threshold, scope, details)
+            VALUES (r.id, r.name, r.kind, r.severity, total, r.threshold,
+                    jsonb_build_object('project', r.project, 'environment', r.environment,
+                                       'provider', r.provider, 'model', r.model),
+                    jsonb_build_object('day', today))
+            RETURNING * INTO a;
+            PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.evaluate_daily_cost(bigint[]) IS
+    'Internal: evaluates daily_cost rules (NULL: all) and fires each at most once per UTC day; '
+    'returns the rules that fired today, and whether this call fired them.';
+
+-- What a scheduler calls every minute: the rules whose condition changes with
+-- time and with other sessions' commits. Idempotent and safe to run
+-- concurrently, with itself and with ingest.
+CREATE FUNCTION llmtrace.evaluate_alerts()
+RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n integer;
+BEGIN
+    -- The daily slots of past days are done with.
+    IF EXISTS (SELECT 1 FROM llmtrace.alert_state s JOIN llmtrace.alert_rules r ON r.id = s.rule_id
+               WHERE r.kind = 'daily_cost' AND s.last_fired < date_trunc('day', now(), 'UTC')) THEN
+        DELETE FROM llmtrace.alert_state s USING llmtrace.alert_rules r
+        WHERE r.id = s.rule_id AND r.kind = 'daily_cost' AND s.last_fired < date_trunc('day', now(), 'UTC');
+    END IF;
+    SELECT count(*) FILTER (WHERE e.fired) INTO n FROM llmtrace.evaluate_daily_cost(NULL) e;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.evaluate_alerts() IS
+    'Evaluates the rules that ingest alone cannot decide (daily_cost: the day''s cost including '
+    'other sessions'' commits); returns the alerts it fired. Idempotent, safe to run concurrently; '
+    'call it every minute.';
+
 CREATE FUNCTION llmtrace.recent_alerts(lim integer DEFAULT 100)
 RETURNS SETOF llmtrace.alerts
 LANGUAGE sql
@@ -322,7 +425,9 @@ REVOKE ALL ON FUNCTION llmtrace.alert_rules_check(), llmtrace.alert_rules_change
     llmtrace.alert_rules_invalidate(),
     llmtrace.notify_channel(), llmtrace.alert_payload(llmtrace.alerts),
     llmtrace.fire_span_alerts(bigint[], text[], text[], text[], text[], numeric[], text[], text[]),
+    llmtrace.evaluate_daily_cost(bigint[]), llmtrace.evaluate_alerts(),
     llmtrace.recent_alerts(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmtrace.evaluate_alerts() TO llmtrace_admin;
 GRANT SELECT ON llmtrace.alert_rules, llmtrace.alerts TO llmtrace_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON llmtrace.alert_rules TO llmtrace_admin;
 GRANT SELECT ON llmtrace.alerts TO llmtrace_admin;
