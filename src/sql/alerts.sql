@@ -9,10 +9,13 @@
 -- as the prices are). At the end of the statement, the spans over a threshold
 -- (the largest per rule and scope) go to llmtrace.fire_span_alerts(), which
 -- takes the cooldown slot of the rule and scope in llmtrace.alert_state:
---   * INSERT ... ON CONFLICT DO UPDATE ... WHERE the cooldown has passed: of
---     two sessions firing the same rule and scope at once, the second waits
---     for the first to end and then finds the slot taken (or free again, if
---     the first rolled back): one alert, never two, never none;
+--   * INSERT ... ON CONFLICT DO UPDATE ... WHERE the cooldown has passed, under
+--     a transaction advisory lock of the slot taken with pg_try_advisory_xact_lock:
+--     a session never waits for another. Of two sessions firing the same rule
+--     and scope at once, the second finds the lock held and queues its
+--     candidate in llmtrace.alert_pending (in its own transaction);
+--     llmtrace.evaluate_alerts() fires it later if the slot is free then (the
+--     first rolled back): one alert, never two, never none;
 --   * it runs only when a span crossed a threshold, so ingest without a
 --     crossing takes no lock and sends no NOTIFY (NOTIFY serializes the
 --     commits of notifying transactions cluster-wide);
@@ -196,6 +199,24 @@ CREATE TABLE llmtrace.alert_state (
 COMMENT ON TABLE llmtrace.alert_state IS
     'Internal: when each rule last fired for each scope (the cooldown).';
 
+-- Candidates a writer could not fire without waiting for another session that
+-- was firing the same rule and scope; llmtrace.evaluate_alerts() settles them.
+CREATE TABLE llmtrace.alert_pending (
+    rule_id     bigint      NOT NULL,
+    project     text,
+    environment text,
+    provider    text,
+    model       text,
+    value       numeric,
+    trace_id    text,
+    span_id     text,
+    queued_at   timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE llmtrace.alert_pending IS
+    'Internal: per-span alert candidates queued while another session held their cooldown slot; '
+    'llmtrace.evaluate_alerts() fires them if the slot is free.';
+
 -- Backends remember cooldowns they learnt (src/pg/alerts.cpp); deleting or
 -- truncating cooldown slots makes them forget.
 CREATE TRIGGER alert_state_invalidate AFTER DELETE OR TRUNCATE
@@ -206,6 +227,7 @@ SELECT pg_catalog.pg_extension_config_dump('llmtrace.alert_rules', 'WHERE NOT se
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.alert_rules_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.alerts_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.alert_pending', '');
 
 -- The channel alerts are sent on (llmtrace.notify_channel, a superuser
 -- setting defined by the library; this default when the library has not
@@ -266,6 +288,7 @@ DECLARE
     c record;
     a llmtrace.alerts;
     last timestamptz;
+    key bytea;
     channel text := llmtrace.notify_channel();
 BEGIN
     FOR c IN
@@ -277,9 +300,19 @@ BEGIN
         ORDER BY r.id, u.project, u.environment, u.provider, u.model
     LOOP
         i := c.i;
+        key := llmtrace.group_key(c.project, c.environment, c.provider, c.model, NULL, NULL, NULL);
+        -- Another session firing this slot right now: queue, never wait.
+        IF NOT pg_try_advisory_xact_lock(hashtextextended(c.rule_id::text || ':' || encode(key, 'hex'), 7)) THEN
+            INSERT INTO llmtrace.alert_pending (rule_id, project, environment, provider, model, value,
+                                                trace_id, span_id)
+            VALUES (c.rule_id, c.project, c.environment, c.provider, c.model, c.val, c.trace_id, c.span_id);
+            fired := false;
+            quiet_until := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         INSERT INTO llmtrace.alert_state AS s (rule_id, scope_key, last_fired)
-        VALUES (c.rule_id,
-                llmtrace.group_key(c.project, c.environment, c.provider, c.model, NULL, NULL, NULL), now())
+        VALUES (c.rule_id, key, now())
         ON CONFLICT (rule_id, scope_key) DO UPDATE SET last_fired = excluded.last_fired
             WHERE s.last_fired <= excluded.last_fired - c.cooldown;
         fired := FOUND;
@@ -295,8 +328,7 @@ BEGIN
             quiet_until := now() + c.cooldown;
         ELSE
             SELECT s.last_fired INTO last FROM llmtrace.alert_state s
-            WHERE s.rule_id = c.rule_id
-              AND s.scope_key = llmtrace.group_key(c.project, c.environment, c.provider, c.model, NULL, NULL, NULL);
+            WHERE s.rule_id = c.rule_id AND s.scope_key = key;
             quiet_until := last + c.cooldown;
         END IF;
         RETURN NEXT;
@@ -357,6 +389,9 @@ BEGIN
               AND (r.provider IS NULL OR d.provider = r.provider)
               AND (r.model IS NULL OR d.model = r.model)) x;
         CONTINUE WHEN total <= r.threshold;
+        -- Another session is firing it right now: it fires, or, if it rolls
+        -- back, the next evaluation does. Never wait.
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(hashtextextended(r.id::text || ':' || encode(key, 'hex'), 7));
         INSERT INTO llmtrace.alert_state (rule_id, scope_key, last_fired) VALUES (r.id, key, now())
         ON CONFLICT DO NOTHING;
         fired := FOUND;
@@ -398,6 +433,18 @@ BEGIN
         WHERE r.id = s.rule_id AND r.kind = 'daily_cost' AND s.last_fired < date_trunc('day', now(), 'UTC');
     END IF;
     SELECT count(*) FILTER (WHERE e.fired) INTO n FROM llmtrace.evaluate_daily_cost(NULL) e;
+    -- Candidates queued while another session held their slot: fired now if
+    -- the slot is free (that session rolled back, or the cooldown passed),
+    -- queued again if a session holds it still.
+    WITH p AS (DELETE FROM llmtrace.alert_pending RETURNING *)
+    SELECT n + count(*) FILTER (WHERE f.fired) INTO n
+    FROM (SELECT array_agg(p.rule_id ORDER BY p.queued_at) AS r, array_agg(p.project ORDER BY p.queued_at) AS pr,
+                 array_agg(p.environment ORDER BY p.queued_at) AS en, array_agg(p.provider ORDER BY p.queued_at) AS pv,
+                 array_agg(p.model ORDER BY p.queued_at) AS mo, array_agg(p.value ORDER BY p.queued_at) AS va,
+                 array_agg(p.trace_id ORDER BY p.queued_at) AS tr, array_agg(p.span_id ORDER BY p.queued_at) AS sp
+          FROM p) x
+    CROSS JOIN LATERAL llmtrace.fire_span_alerts(x.r, x.pr, x.en, x.pv, x.mo, x.va, x.tr, x.sp) f
+    WHERE x.r IS NOT NULL;
     RETURN n;
 END
 $$;
@@ -420,7 +467,7 @@ COMMENT ON FUNCTION llmtrace.recent_alerts(integer) IS
     'The last lim alerts (at most 10,000), newest first.';
 
 REVOKE ALL ON llmtrace.alert_rules, llmtrace.alert_rules_version, llmtrace.alerts,
-    llmtrace.alert_state FROM PUBLIC;
+    llmtrace.alert_state, llmtrace.alert_pending FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.alert_rules_check(), llmtrace.alert_rules_changed(),
     llmtrace.alert_rules_invalidate(),
     llmtrace.notify_channel(), llmtrace.alert_payload(llmtrace.alerts),

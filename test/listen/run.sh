@@ -95,11 +95,12 @@ for i in 1 2 3; do fire; done
 start_listener "$out" || not_ok "the listener reconnects after a restart"
 check "3 alerts fired while it was stopped are printed after its restart (--state-file)" 'wait_lines "$out" 12'
 
-# A transaction that fires an alert, then commits after a later alert was printed.
+# A transaction that fires an alert (another scope: sessions firing the same rule and scope
+# at once queue for llmtrace.evaluate_alerts()), then commits after a later alert was printed.
 n=$((n + 1))
 "${PSQL[@]}" >/dev/null <<SQL &
 BEGIN;
-SELECT llmtrace.ingest_json('{"trace_id":"listen","span_id":"late$n","start_time":"2026-03-01T10:00:00Z","model":"gpt-4o","cost_usd":1}');
+SELECT llmtrace.ingest_json('{"trace_id":"listen","span_id":"late$n","start_time":"2026-03-01T10:00:00Z","model":"gpt-4o-late","cost_usd":1}');
 SELECT pg_sleep(2);
 COMMIT;
 SQL
