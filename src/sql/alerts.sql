@@ -307,7 +307,8 @@ BEGIN
                                                 trace_id, span_id)
             VALUES (c.rule_id, c.project, c.environment, c.provider, c.model, c.val, c.trace_id, c.span_id);
             fired := false;
-            quiet_until := NULL;
+            -- one queued candidate a second per session is enough
+            quiet_until := now() + interval '1 second';
             RETURN NEXT;
             CONTINUE;
         END IF;
