@@ -2,13 +2,11 @@
 #include "pg/alerts.hpp"
 
 #include "pg/guard.hpp"
+#include "pg/price_cache.hpp"
 #include "pg/span_columns.hpp"
 #include "pg/spi_plan.hpp"
 
 extern "C" {
-#include "access/heapam.h"
-#include "access/table.h"
-#include "access/tableam.h"
 #include "utils/array.h"
 #include "utils/snapmgr.h"
 }
@@ -93,25 +91,6 @@ void on_relcache_inval(Datum, Oid relid) {
 
 Oid schema_oid() { return get_namespace_oid("llmtrace", false); }
 
-// The version of the rules that `snap` sees.
-int64 read_version(Snapshot snap) {
-    int64 version = -1;
-    pg_guard([&] {
-        Oid relid = get_relname_relid("alert_rules_version", schema_oid());
-        if (!OidIsValid(relid)) elog(ERROR, "llmtrace: table llmtrace.alert_rules_version is missing");
-        Relation rel = table_open(relid, AccessShareLock);
-        TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
-        HeapTuple tup = heap_getnext(scan, ForwardScanDirection);
-        if (tup) {
-            bool isnull = false;
-            Datum d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
-            if (!isnull) version = DatumGetInt64(d);
-        }
-        table_endscan(scan);
-        table_close(rel, AccessShareLock);
-    });
-    return version;
-}
 
 constexpr const char* kLoadQuery =
     "SELECT id, kind, threshold::text, project, environment, provider, model "
@@ -203,7 +182,7 @@ bool refresh_rules() {
     const uint64 completions = snap->snapXactCompletionCount;
     if (!(rules_loaded && !must_check && completions != 0 && completions == checked_completions)) {
         must_check = false;
-        const int64 version = read_version(snap);
+        const int64 version = read_version_table("alert_rules_version", snap);
         if (!rules_loaded || version != loaded_version) {
             load();
             loaded_version = version;

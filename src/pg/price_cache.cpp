@@ -66,25 +66,6 @@ std::optional<core::PriceUnits> price_or_null(const std::string& s, bool is_null
 
 Oid schema_oid() { return get_namespace_oid("llmtrace", false); }
 
-// The version of the price table that `snap` sees.
-int64 read_version(Snapshot snap) {
-    int64 version = -1;
-    pg_guard([&] {
-        Oid relid = get_relname_relid("prices_version", schema_oid());
-        if (!OidIsValid(relid)) elog(ERROR, "llmtrace: table llmtrace.prices_version is missing");
-        Relation rel = table_open(relid, AccessShareLock);
-        TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
-        HeapTuple tup = heap_getnext(scan, ForwardScanDirection);
-        if (tup) {
-            bool isnull = false;
-            Datum d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
-            if (!isnull) version = DatumGetInt64(d);
-        }
-        table_endscan(scan);
-        table_close(rel, AccessShareLock);
-    });
-    return version;
-}
 
 void load() {
     // Cells are collected in this frame (outside pg_guard) so that no C++ object
@@ -146,6 +127,25 @@ void load() {
 
 }  // namespace
 
+int64 read_version_table(const char* table, Snapshot snap) {
+    int64 version = -1;
+    pg_guard([&] {
+        Oid relid = get_relname_relid(table, schema_oid());
+        if (!OidIsValid(relid)) elog(ERROR, "llmtrace: table llmtrace.%s is missing", table);
+        Relation rel = table_open(relid, AccessShareLock);
+        TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
+        HeapTuple tup = heap_getnext(scan, ForwardScanDirection);
+        if (tup) {
+            bool isnull = false;
+            Datum d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+            if (!isnull) version = DatumGetInt64(d);
+        }
+        table_endscan(scan);
+        table_close(rel, AccessShareLock);
+    });
+    return version;
+}
+
 void register_price_cache_callbacks() {
     CacheRegisterRelcacheCallback(on_relcache_inval, (Datum)0);
 }
@@ -162,7 +162,7 @@ core::PriceTable& current_prices() {
     if (prices_loaded && !must_check && completions != 0 && completions == checked_completions)
         return prices;
     must_check = false;
-    const int64 version = read_version(snap);
+    const int64 version = read_version_table("prices_version", snap);
     if (!prices_loaded || version != loaded_version) {
         load();
         loaded_version = version;

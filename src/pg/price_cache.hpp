@@ -4,6 +4,11 @@
 #pragma once
 
 #include "core/cost.hpp"
+#include "pg/pg.hpp"
+
+extern "C" {
+#include "utils/snapshot.h"
+}
 
 namespace llmtrace::pg {
 
@@ -15,5 +20,9 @@ core::PriceTable& current_prices();
 // may read the price table: llmtrace.cost() answers only such users, whether
 // or not the backend's cache is warm.
 void check_price_privilege();
+
+// The single bigint of a version table of schema llmtrace (prices_version,
+// alert_rules_version) as `snap` sees it; -1 when it has no row. Runs no SQL.
+int64 read_version_table(const char* table, Snapshot snap);
 
 }  // namespace llmtrace::pg
