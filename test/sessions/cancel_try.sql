@@ -16,4 +16,10 @@ SELECT llmtrace.ingest_json(pg_read_file(:'payload'));
 \timing off
 \echo sqlstate :SQLSTATE
 ROLLBACK;
+-- A statement that completes just as its timeout expires leaves the timeout's
+-- cancel pending, and PostgreSQL delivers it to the next statement: this
+-- ROLLBACK. The transaction is then still open (aborted); end it.
+\if :ERROR
+ROLLBACK;
+\endif
 SELECT 'alive';
