@@ -47,7 +47,8 @@ verdict() { awk -v a="$1" 'BEGIN { print (a + 0 >= 0.9) ? "PASS" : "FAIL" }'; }
 rules() { q "UPDATE llmtrace.alert_rules SET enabled = $([ "$1" = on ] && echo true || echo false)" >/dev/null; }
 reset_all() {
     q "TRUNCATE llmtrace.spans, llmtrace.ingest_errors, llmtrace.rollup_deltas, llmtrace.daily_deltas,
-                llmtrace.alerts, llmtrace.alert_state" >/dev/null
+                llmtrace.alerts, llmtrace.alert_state, llmtrace.alert_window_deltas,
+                llmtrace.alert_window_minutes" >/dev/null
     q "CHECKPOINT" >/dev/null
 }
 
@@ -59,7 +60,12 @@ echo "llmtrace $(q "SELECT extversion FROM pg_extension WHERE extname = 'llmtrac
 echo "rules enabled in the 'on' runs: $(q "SELECT string_agg(name, '; ' ORDER BY id) FROM llmtrace.alert_rules")"
 
 # 1. COPY
-"${PSQL[@]}" -v n="$N" -v seed="$SEED" -v out="$WORK/workload.copy" -f "$HERE/gen_workload.sql" >>"$LOG"
+# Live traffic: the spans start within the windows of the windowed rules (from 2 minutes
+# before the run to 3 minutes after its start; a start ahead of the clock counts in the
+# current minute), so every span is counted by each windowed rule.
+base=$(q "SELECT to_char((now() + interval '3 minutes') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+"${PSQL[@]}" -v n="$N" -v seed="$SEED" -v base_time="$base" -v spread=300 -v out="$WORK/workload.copy" \
+    -f "$HERE/gen_workload.sql" >>"$LOG"
 echo ""
 echo "== 1. COPY of the gen_workload.sql workload ($N payloads), rules on vs off, $ROUNDS rounds"
 : >"$WORK/copy.on"; : >"$WORK/copy.off"

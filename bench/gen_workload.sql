@@ -8,7 +8,9 @@
 --   n          payload lines to write                     (default 20000)
 --   out        output file, written by the psql client     (default workload.copy)
 --   seed       setseed() value in [-1, 1]                  (default 0.42)
---   base_time  spans start in the 3 days before this time  (default: today 00:00 UTC)
+--   base_time  spans start in the `spread` seconds before this time
+--                                                         (default: today 00:00 UTC)
+--   spread     seconds the start times spread over         (default 259200: 3 days)
 --   first      ordinal of the first payload; ids derive from it, so files made with
 --              disjoint ranges hold disjoint spans         (default 1)
 --   tag        4 hex digits every span id starts with      (default a000); see gw_id
@@ -36,6 +38,10 @@
 \else
 \set tag a000
 \endif
+\if :{?spread}
+\else
+\set spread 259200
+\endif
 \if :{?first}
 \else
 \set first 1
@@ -54,6 +60,7 @@ SELECT :'tag' ~* '^[0-9a-f]{4}$' AS gw_tag_ok \gset
 DO $$ BEGIN RAISE EXCEPTION 'gen_workload: tag must be 4 hex digits'; END $$;
 \endif
 SELECT set_config('gw.tag', lower(:'tag'), false) \g /dev/null
+SELECT set_config('gw.spread', (:'spread')::float8::text, false) \g /dev/null
 SELECT setseed(:seed) \g /dev/null
 
 -- ---------------------------------------------------------------------------
@@ -217,7 +224,7 @@ WITH p AS MATERIALIZED (
            (ARRAY['chat-api', 'support-bot', 'search-rag', 'summarizer', 'code-assistant'])
                [1 + floor(random() * 5)::int] AS svc,
            CASE WHEN random() < 0.85 THEN 'prod' ELSE 'staging' END AS env,
-           base_ns - floor(random() * 259200e9)::bigint AS t0,
+           base_ns - floor(random() * current_setting('gw.spread')::float8 * 1e9)::bigint AS t0,
            random() < 0.3 AS has_remote_parent,
            'user_' || floor(random() * 5000)::int AS user_id,
            pg_temp.gw_id('otlp-trace/' || i) AS trace_hex
@@ -370,7 +377,7 @@ WITH r AS MATERIALIZED (
            random() AS u_cache, random() AS u_frac,
            random() < 0.03 AS is_err, random() AS u_err,
            random() < 0.6 AS is_child,
-           round((base_ns - floor(random() * 259200e9)::bigint) / 1e9, 6) AS t0,
+           round((base_ns - floor(random() * current_setting('gw.spread')::float8 * 1e9)::bigint) / 1e9, 6) AS t0,
            (150 + floor(9000 * random() ^ 3)) / 1000.0 AS dur_s,
            pg_temp.gw_text(pg_temp.gw_len(random()) / 4, random(), random()) AS sys,
            pg_temp.gw_text(pg_temp.gw_len(random()), random(), random()) AS usr,
@@ -436,7 +443,7 @@ WITH r AS MATERIALIZED (
                  5 + floor(1200 * random() ^ 2)::bigint AS out_tok,
                  random() AS u_cache, random() AS u_frac,
                  random() AS u_err,
-                 (base_ns - floor(random() * 259200e9)::bigint) / 1000000 AS ts_ms,
+                 (base_ns - floor(random() * current_setting('gw.spread')::float8 * 1e9)::bigint) / 1000000 AS ts_ms,
                  150 + floor(9000 * random() ^ 3)::int AS dur_ms,
                  1 + floor(random() * 5)::int AS route_n,
                  floor(random() * 1e6)::int AS req,
@@ -571,7 +578,7 @@ WITH r AS MATERIALIZED (
            random() AS u_cache, random() AS u_frac,
            random() < 0.03 AS is_err, random() AS u_err,
            random() < 0.03 AS has_cost,
-           base_ns - floor(random() * 259200e9)::bigint AS t0,
+           base_ns - floor(random() * current_setting('gw.spread')::float8 * 1e9)::bigint AS t0,
            (150 + floor(9000 * random() ^ 3))::bigint * 1000000 + floor(random() * 1000000)::bigint AS dur_ns,
            pg_temp.gw_text(pg_temp.gw_len(random()) / 4, random(), random()) AS sys,
            pg_temp.gw_text(pg_temp.gw_len(random()), random(), random()) AS usr,

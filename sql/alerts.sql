@@ -4,6 +4,7 @@
 -- validated when written, rule changes seen at the next statement.
 --
 SET timezone = 'UTC';
+\set SHOW_CONTEXT never
 \pset null '<null>'
 SET client_min_messages = warning;
 DROP EXTENSION llmtrace CASCADE;
@@ -163,3 +164,187 @@ SELECT llmtrace.refresh_daily_cost_summary();
 DELETE FROM llmtrace.alert_state s USING llmtrace.alert_rules r WHERE r.id = s.rule_id AND r.name = 'budget per day';
 SELECT llmtrace.evaluate_alerts() AS fired_from_rollups;
 SELECT count(*) AS budget_alerts, max(value) AS latest_total FROM llmtrace.alerts WHERE rule = 'budget per day';
+
+-- ---------------------------------------------------------------------------
+-- Windowed rules: sums per rule and minute, evaluated from those (never from
+-- llmtrace.spans); firing once when the condition starts, resolved once when
+-- it clears.
+-- ---------------------------------------------------------------------------
+-- Bad windowed rules
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'error_rate', 10, '-5 minutes');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold) VALUES ('x', 'p95_latency', 1000);
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'tokens_per_window', 1000, '30 seconds');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'cost_per_window', 5, '2 days');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'error_rate', -1, '5 minutes');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'error_rate', 100, '5 minutes');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'tokens_per_window', -1000, '5 minutes');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'cost_per_window', 0, '5 minutes');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'quarantine_rate', -1, '5 minutes');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window, project) VALUES ('x', 'quarantine_rate', 1, '5 minutes', 'p');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'no_traffic', 1, '5 minutes');
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window) VALUES ('x', 'p95_latency', 'NaN', '5 minutes');
+
+-- Only the rules of this section
+UPDATE llmtrace.alert_rules SET enabled = false;
+-- n spans of a project starting now (or `ago` before), the first `errors` of
+-- them with status error, each lasting ms and using `tokens` input tokens (or,
+-- with tokens NULL, reporting a cost of 0.25 USD).
+CREATE FUNCTION pg_temp.spans(project text, n int, errors int DEFAULT 0, ms int DEFAULT 100,
+                              tokens int DEFAULT 10, ago interval DEFAULT '0')
+RETURNS bigint LANGUAGE sql AS $$
+    SELECT llmtrace.ingest_json(jsonb_agg(jsonb_build_object(
+        'trace_id', project || '-' || clock_timestamp()::text, 'span_id', 's' || g, 'project', project,
+        'start_time', to_char((now() - ago) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'end_time', to_char((now() - ago + make_interval(secs => ms / 1000.0)) AT TIME ZONE 'UTC',
+                            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'name', 'chat', 'model', 'gpt-4o', 'status', CASE WHEN g <= errors THEN 'error' ELSE 'ok' END,
+        'cost_usd', CASE WHEN tokens IS NULL THEN 0.25 END,
+        'usage', CASE WHEN tokens IS NOT NULL
+                      THEN jsonb_build_object('prompt_tokens', tokens, 'completion_tokens', 0) END))::text)
+    FROM generate_series(1, n) g
+$$;
+CREATE TABLE pg_temp.seen (id bigint);
+-- Moves every minute of the windows back in time: as if `d` had passed.
+CREATE FUNCTION pg_temp.time_passes(d interval) RETURNS void LANGUAGE sql AS $$
+    UPDATE llmtrace.alert_window_minutes SET minute = minute - d;
+    UPDATE llmtrace.alert_window_deltas SET minute = minute - d;
+    UPDATE llmtrace.alert_state SET last_fired = last_fired - d WHERE last_fired > '-infinity';
+$$;
+CREATE FUNCTION pg_temp.new_alerts() RETURNS TABLE (rule text, kind text, state text, value numeric,
+                                                     threshold numeric, project text, spans text)
+LANGUAGE sql AS $$
+    SELECT a.rule, a.kind, a.state, a.value, a.threshold, a.scope->>'project', a.details->>'spans'
+    FROM llmtrace.alerts a WHERE a.kind IN ('error_rate', 'p95_latency', 'tokens_per_window',
+                                            'cost_per_window', 'quarantine_rate', 'no_traffic')
+      AND a.id > coalesce((SELECT max(id) FROM pg_temp.seen), 0)
+    ORDER BY a.id
+$$;
+CREATE FUNCTION pg_temp.mark() RETURNS void LANGUAGE sql AS $$
+    INSERT INTO pg_temp.seen SELECT max(id) FROM llmtrace.alerts
+$$;
+
+-- error_rate: over 10 % of at least 20 spans in 5 minutes
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window, min_spans, cooldown, severity, project)
+VALUES ('w errors', 'error_rate', 10, '5 minutes', 20, '0', 'critical', 'w1');
+SELECT pg_temp.spans('w1', 10, 5);           -- 50 %, but 10 spans < min_spans
+SELECT pg_temp.spans('w2', 30, 30);          -- another project
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.spans('w1', 15);              -- 5 of 25 = 20 %
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+-- still over: nothing new, however often it is evaluated
+SELECT pg_temp.spans('w1', 5, 1);
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated, llmtrace.evaluate_alerts() AS again;
+SELECT * FROM pg_temp.new_alerts();
+-- good spans bring it under: resolved once
+SELECT pg_temp.spans('w1', 30);              -- 6 of 60 = 10 %, not over 10
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated, llmtrace.evaluate_alerts() AS again;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+-- over again (cooldown 0): fires again
+SELECT pg_temp.spans('w1', 10, 10);
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+-- the window drains with time alone: resolved
+SELECT pg_temp.time_passes('6 minutes');
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+-- the drained minutes are dropped
+SELECT count(*) AS minutes_left FROM llmtrace.alert_window_minutes m
+JOIN llmtrace.alert_rules r ON r.id = m.rule_id WHERE r.name = 'w errors';
+-- spans older than the window count for nothing (a backfill does not alert)
+SELECT pg_temp.spans('w1', 40, 40, ago => '20 minutes');
+SELECT count(*) AS deltas FROM llmtrace.alert_window_deltas;
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+-- a rolled-back insert adds nothing
+BEGIN;
+SELECT pg_temp.spans('w1', 40, 40);
+ROLLBACK;
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+
+-- cooldown: after a resolve, the same condition within the cooldown is quiet
+UPDATE llmtrace.alert_rules SET cooldown = '1 hour' WHERE name = 'w errors';
+SELECT pg_temp.spans('w1', 20, 20);
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT pg_temp.time_passes('6 minutes');
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT pg_temp.spans('w1', 20, 20);
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();   -- nothing within the cooldown
+SELECT pg_temp.time_passes('2 hours');
+SELECT pg_temp.spans('w1', 20, 20);
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'w errors';
+
+-- Ingest evaluates a rule it added to when its statement ends (here the first
+-- time this session sees the rule); inside a transaction block it leaves that
+-- to llmtrace.evaluate_alerts(), so as not to hold the rule until it commits.
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window, project)
+VALUES ('w tokens', 'tokens_per_window', 1000, '1 hour', 'w3');
+SELECT pg_temp.spans('w3', 3, tokens => 400);
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window, project)
+VALUES ('w cost', 'cost_per_window', 1, '10 minutes', 'w4');
+BEGIN;
+SELECT pg_temp.spans('w4', 5, tokens => NULL);   -- 1.25 USD
+SELECT * FROM pg_temp.new_alerts();
+COMMIT;
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+-- a rule change takes effect at once: the threshold above the value resolves it
+UPDATE llmtrace.alert_rules SET threshold = 2 WHERE name = 'w cost';
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+
+-- p95_latency: the 95th percentile of the window's latency sketch
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window, min_spans, project)
+VALUES ('w slow', 'p95_latency', 2000, '5 minutes', 20, 'w5');
+SELECT pg_temp.spans('w5', 19, ms => 100);
+SELECT pg_temp.spans('w5', 1, ms => 3000);   -- p95 of 20: the 19th value, 100 ms
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.spans('w5', 2, ms => 3000);   -- now the 21st of 22: 3000 ms
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+
+-- quarantine_rate: payloads quarantined in the window
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window)
+VALUES ('w broken exporter', 'quarantine_rate', 1, '5 minutes');
+SET llmtrace.on_error = 'quarantine';
+SELECT llmtrace.ingest_json('{"trace_id": 1');
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();   -- 1 is not over 1
+INSERT INTO llmtrace.ingest VALUES ('not json'), ('[{"span_id": "no trace"}]');
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+SELECT pg_temp.mark();
+RESET llmtrace.on_error;
+
+-- no_traffic: armed by the first span; silence for the window fires it, the
+-- next span resolves it
+INSERT INTO llmtrace.alert_rules (name, kind, time_window, project, severity)
+VALUES ('w drain stopped', 'no_traffic', '5 minutes', 'w6', 'critical');
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();   -- nothing before any traffic
+SELECT pg_temp.spans('w6', 1);
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT pg_temp.time_passes('10 minutes');
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated, llmtrace.evaluate_alerts() AS again;
+SELECT pg_temp.spans('w6', 1);
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
+SELECT * FROM pg_temp.new_alerts();
+
+-- The payload of a windowed alert: state, value, threshold, scope
+SELECT llmtrace.alert_payload(a)::jsonb - 'id' - 'rule_id' AS payload
+FROM llmtrace.alerts a WHERE a.kind = 'no_traffic' ORDER BY a.id;

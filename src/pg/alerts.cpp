@@ -1,17 +1,26 @@
 // Per-span alert rules checked at ingest (see alerts.hpp and src/sql/alerts.sql).
 #include "pg/alerts.hpp"
 
+#include "core/sketch.hpp"
 #include "pg/guard.hpp"
 #include "pg/price_cache.hpp"
 #include "pg/span_columns.hpp"
 #include "pg/spi_plan.hpp"
 
 extern "C" {
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,7 +30,21 @@ namespace llmtrace::pg::alerts {
 
 namespace {
 
-enum class Kind { SpanCost, SpanLatency, UnpricedModel, DailyCost };
+enum class Kind {
+    SpanCost,
+    SpanLatency,
+    UnpricedModel,
+    DailyCost,
+    // windowed (evaluated from per-minute sums by llmtrace.evaluate_window_rules())
+    ErrorRate,
+    P95Latency,
+    TokensPerWindow,
+    CostPerWindow,
+    QuarantineRate,
+    NoTraffic,
+};
+
+bool windowed(Kind k) { return k >= Kind::ErrorRate; }
 
 // The scope of a per-span alert: the span's group.
 constexpr int kScopeCols[] = {col::project, col::environment, col::provider, col::model};
@@ -36,6 +59,7 @@ struct Rule {
     Kind kind = Kind::SpanCost;
     Datum cost_threshold = (Datum)0;  // numeric in rules_cxt (span_cost)
     double ms_threshold = 0;          // span_latency
+    int64 window_us = 0;              // windowed kinds: time_window
     bool has_filter[kScopeCount] = {};
     std::string filter[kScopeCount];
 };
@@ -84,6 +108,79 @@ std::unordered_map<int64, TimestampTz> last_evaluated;
 std::unordered_map<int64, int32> fired_day;
 constexpr int64 kEvaluateEveryUs = 1000000;
 
+// Windowed rules: what the statement's spans (and quarantined payloads) add
+// to each rule's minutes, appended to llmtrace.alert_window_deltas when the
+// statement ends; then the rules it added to are evaluated
+// (llmtrace.evaluate_window_rules()), at most once a second per rule in this
+// backend, and only outside transaction blocks: evaluating takes the rule's
+// slot until the transaction ends, which a transaction left open must not
+// hold (llmtrace.evaluate_alerts() evaluates those within the minute).
+struct WindowSums {
+    int64 spans = 0, errors = 0, quarantined = 0;
+    __int128 tokens = 0;
+    Datum cost = (Datum)0;  // numeric in win_cxt, valid when costed
+    bool costed = false;
+    std::unique_ptr<core::Sketch> latency;
+};
+struct WindowKey {
+    int64 rule_id, minute;
+    bool operator==(const WindowKey& o) const { return rule_id == o.rule_id && minute == o.minute; }
+};
+struct WindowKeyHash {
+    size_t operator()(const WindowKey& k) const {
+        return std::hash<int64>()(k.rule_id) * 1000003u ^ std::hash<int64>()(k.minute);
+    }
+};
+std::unordered_map<WindowKey, WindowSums, WindowKeyHash> windows;
+// Rows past this are appended before the statement ends.
+constexpr size_t kMaxWindowRows = 4096;
+std::vector<int64> window_touched;
+std::unordered_map<int64, TimestampTz> window_evaluated;
+MemoryContext win_cxt = nullptr, win_spare_cxt = nullptr;
+KeptPlan window_insert_plan;
+KeptPlan window_eval_plan;
+bool has_windowed = false;    // a windowed rule other than quarantine_rate is enabled
+bool has_quarantine = false;  // a quarantine_rate rule is enabled
+
+int64 floor_minute(TimestampTz t) {
+    int64 r = t % USECS_PER_MINUTE;
+    return r < 0 ? t - r - USECS_PER_MINUTE : t - r;
+}
+
+void note_pending() {
+    if (candidates.empty() && touched.empty() && windows.empty()) candidates_level = GetCurrentTransactionNestLevel();
+}
+
+void ensure_window_contexts() {
+    if (win_cxt) return;
+    pg_guard([] {
+        win_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace alert windows", ALLOCSET_SMALL_SIZES);
+        win_spare_cxt = AllocSetContextCreate(TopMemoryContext, "llmtrace alert windows", ALLOCSET_SMALL_SIZES);
+    });
+}
+
+// Every cost sum is a new numeric: when the old ones take more than 1 MB, the
+// current sums move to the other context and this one is emptied.
+void compact_window_costs() {
+    if (MemoryContextMemAllocated(win_cxt, false) < 1024 * 1024) return;
+    pg_guard([] {
+        MemoryContextReset(win_spare_cxt);
+        MemoryContext old = MemoryContextSwitchTo(win_spare_cxt);
+        for (auto& entry : windows)
+            if (entry.second.costed) entry.second.cost = datumCopy(entry.second.cost, false, -1);
+        MemoryContextSwitchTo(old);
+        MemoryContextReset(win_cxt);
+    });
+    std::swap(win_cxt, win_spare_cxt);
+}
+
+WindowSums& window_for(int64 rule_id, int64 minute) {
+    note_pending();
+    if (std::find(window_touched.begin(), window_touched.end(), rule_id) == window_touched.end())
+        window_touched.push_back(rule_id);
+    return windows[WindowKey{rule_id, minute}];
+}
+
 void on_relcache_inval(Datum, Oid relid) {
     if (relid == InvalidOid || relid == rules_relid) must_check = true;
     if (relid == InvalidOid || relid == state_relid) quiet_stale = true;
@@ -93,9 +190,11 @@ Oid schema_oid() { return get_namespace_oid("llmtrace", false); }
 
 
 constexpr const char* kLoadQuery =
-    "SELECT id, kind, threshold::text, project, environment, provider, model "
+    "SELECT id, kind, threshold::text, project, environment, provider, model, "
+    "(extract(epoch FROM time_window) * 1000000)::bigint::text "
     "FROM llmtrace.alert_rules WHERE enabled AND kind IN ('span_cost', 'span_latency', 'unpriced_model', "
-    "'daily_cost') "
+    "'daily_cost', 'error_rate', 'p95_latency', 'tokens_per_window', 'cost_per_window', 'quarantine_rate', "
+    "'no_traffic') "
     "ORDER BY id";
 
 void load() {
@@ -119,16 +218,27 @@ void load() {
     loaded.reserve(size_t(n));
     for (uint64 r = 0; r < n; ++r) {
         Rule rule;
-        const char* cells[7] = {};
+        const char* cells[8] = {};
         pg_guard([&] {
-            for (int c = 0; c < 7; ++c) cells[c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
+            for (int c = 0; c < 8; ++c) cells[c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
         });
         rule.id = std::stoll(cells[0]);
         std::string_view kind = cells[1];
-        rule.kind = kind == "span_cost"      ? Kind::SpanCost
-                    : kind == "span_latency" ? Kind::SpanLatency
-                    : kind == "daily_cost"   ? Kind::DailyCost
-                                             : Kind::UnpricedModel;
+        rule.kind = kind == "span_cost"           ? Kind::SpanCost
+                    : kind == "span_latency"      ? Kind::SpanLatency
+                    : kind == "daily_cost"        ? Kind::DailyCost
+                    : kind == "error_rate"        ? Kind::ErrorRate
+                    : kind == "p95_latency"       ? Kind::P95Latency
+                    : kind == "tokens_per_window" ? Kind::TokensPerWindow
+                    : kind == "cost_per_window"   ? Kind::CostPerWindow
+                    : kind == "quarantine_rate"   ? Kind::QuarantineRate
+                    : kind == "no_traffic"        ? Kind::NoTraffic
+                                                  : Kind::UnpricedModel;
+        if (windowed(rule.kind)) {
+            // The rule table's check wants a window; one that predates it is left out.
+            if (!cells[7]) continue;
+            rule.window_us = std::stoll(cells[7]);
+        }
         for (int i = 0; i < kScopeCount; ++i) {
             rule.has_filter[i] = cells[3 + i] != nullptr;
             if (cells[3 + i]) rule.filter[i] = cells[3 + i];
@@ -154,14 +264,100 @@ void load() {
     pg_guard([] { SPI_finish(); });
     rules = std::move(loaded);
     rules_loaded = true;
+    has_windowed = has_quarantine = false;
+    for (const Rule& r : rules) {
+        if (r.kind == Kind::QuarantineRate)
+            has_quarantine = true;
+        else if (windowed(r.kind))
+            has_windowed = true;
+    }
     quiet.clear();
     fired_day.clear();
+    window_evaluated.clear();
 }
 
 bool numeric_greater(Datum a, Datum b) {
     bool gt = false;
     pg_guard([&] { gt = DatumGetBool(DirectFunctionCall2(numeric_gt, a, b)); });
     return gt;
+}
+
+// Adds one span to the minute of a windowed rule it matched.
+void add_to_window(const Rule& r, const Datum* values, const char* nulls) {
+    const TimestampTz now = GetCurrentStatementStartTimestamp();
+    int64 minute = floor_minute(DatumGetTimestampTz(values[col::start_time]));
+    // A span older than the window is in no window still to be evaluated.
+    if (minute < floor_minute(now - r.window_us)) return;
+    // A span from a clock that is ahead counts in the current minute.
+    const int64 now_minute = floor_minute(now);
+    if (minute > now_minute) minute = now_minute;
+    WindowSums& w = window_for(r.id, minute);
+    ++w.spans;
+    switch (r.kind) {
+    case Kind::ErrorRate:
+        if (nulls[col::status] != 'n' && text_datum(values[col::status]) == "error") ++w.errors;
+        break;
+    case Kind::P95Latency:
+        if (nulls[col::duration_ms] != 'n') {
+            if (!w.latency) w.latency = std::make_unique<core::Sketch>();
+            w.latency->add(DatumGetFloat8(values[col::duration_ms]));
+        }
+        break;
+    case Kind::TokensPerWindow:
+        if (nulls[col::total_tokens] != 'n') w.tokens += DatumGetInt64(values[col::total_tokens]);
+        break;
+    case Kind::CostPerWindow:
+        if (nulls[col::cost_usd] != 'n') {
+            ensure_window_contexts();
+            Datum v = values[col::cost_usd];
+            pg_guard([&] {
+                MemoryContext old = MemoryContextSwitchTo(win_cxt);
+                w.cost = w.costed ? DirectFunctionCall2(numeric_add, w.cost, v) : datumCopy(v, false, -1);
+                MemoryContextSwitchTo(old);
+            });
+            w.costed = true;
+            compact_window_costs();
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+// A numeric Datum of an exact integer.
+Datum numeric_of(__int128 v) {
+    if (v >= INT64_MIN && v <= INT64_MAX) return NumericGetDatum(int64_to_numeric(int64(v)));
+    char digits[48];
+    char* p = digits + sizeof digits;
+    *--p = '\0';
+    bool negative = v < 0;
+    unsigned __int128 u = negative ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
+    do {
+        *--p = char('0' + int(u % 10));
+        u /= 10;
+    } while (u != 0);
+    if (negative) *--p = '-';
+    return DirectFunctionCall3(numeric_in, CStringGetDatum(p), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+constexpr int kWindowColumns = 8;
+
+// llmtrace.alert_window_deltas as this code writes it: a heap table with
+// exactly these columns and no index, trigger, rule or check; then rows go in
+// with heap inserts, otherwise through SPI (so that those see every row).
+bool window_direct_ok(Relation rel, Oid sketch) {
+    const Oid types[kWindowColumns] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, NUMERICOID, NUMERICOID, sketch, INT8OID};
+    TupleDesc d = RelationGetDescr(rel);
+    if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
+        rel->trigdesc != nullptr || rel->rd_rules != nullptr || rel->rd_rel->relhasindex ||
+        RelationGetIndexList(rel) != NIL || d->natts != kWindowColumns ||
+        (d->constr != nullptr && d->constr->num_check > 0))
+        return false;
+    for (int i = 0; i < kWindowColumns; ++i) {
+        Form_pg_attribute a = TupleDescAttr(d, i);
+        if (a->attisdropped || a->atttypid != types[i] || a->atthasdef || a->attgenerated) return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -199,6 +395,10 @@ void check(const Datum* values, const char* nulls) {
             if (r.has_filter[i])
                 match = nulls[kScopeCols[i]] != 'n' && text_datum(values[kScopeCols[i]]) == r.filter[i];
         if (!match) continue;
+        if (windowed(r.kind)) {
+            if (r.kind != Kind::QuarantineRate) add_to_window(r, values, nulls);
+            continue;
+        }
         double ms = 0;
         if (r.kind == Kind::DailyCost) {
             // Evaluated when the statement ends, once its deltas are written.
@@ -210,7 +410,7 @@ void check(const Datum* values, const char* nulls) {
             auto last = last_evaluated.find(r.id);
             const TimestampTz now = GetCurrentTimestamp();
             if (last != last_evaluated.end() && now - last->second < kEvaluateEveryUs) continue;
-            if (touched.empty() && candidates.empty()) candidates_level = GetCurrentTransactionNestLevel();
+            note_pending();
             touched.push_back(r.id);
             continue;
         }
@@ -229,7 +429,7 @@ void check(const Datum* values, const char* nulls) {
             if (status != "unpriced" && status != "invalid_price") continue;
             break;
         }
-        case Kind::DailyCost:
+        default:
             continue;
         }
         // The key: rule id and the scope values, each with its length.
@@ -269,7 +469,7 @@ void check(const Datum* values, const char* nulls) {
             continue;
         }
         if (candidates.size() >= kMaxCandidates) continue;
-        if (candidates.empty() && touched.empty()) candidates_level = GetCurrentTransactionNestLevel();
+        note_pending();
         if (candidates.empty()) {
             if (!cand_cxt)
                 pg_guard([] {
@@ -298,11 +498,94 @@ void check(const Datum* values, const char* nulls) {
     }
 }
 
-bool pending() { return !candidates.empty() || !touched.empty(); }
+bool pending() { return !candidates.empty() || !touched.empty() || !windows.empty() || !window_touched.empty(); }
+
+void quarantined() {
+    if (!has_quarantine) return;
+    const int64 minute = floor_minute(GetCurrentStatementStartTimestamp());
+    for (const Rule& r : rules)
+        if (r.kind == Kind::QuarantineRate) ++window_for(r.id, minute).quarantined;
+}
+
+bool windows_over_bound() { return windows.size() >= kMaxWindowRows; }
+
+void write_windows() {
+    if (windows.empty()) return;
+    Relation rel = nullptr;
+    bool direct = false;
+    std::string sketch_bytes;
+    MemoryContext row_cxt = nullptr;
+    pg_guard([&] {
+        Oid ns = schema_oid();
+        Oid sketch = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("latency_sketch"), ObjectIdGetDatum(ns));
+        Oid relid = get_relname_relid("alert_window_deltas", ns);
+        if (!OidIsValid(relid) || !OidIsValid(sketch))
+            elog(ERROR, "llmtrace: table llmtrace.alert_window_deltas does not exist");
+        rel = table_open(relid, RowExclusiveLock);
+        direct = window_direct_ok(rel, sketch);
+        if (!direct) {
+            table_close(rel, NoLock);
+            rel = nullptr;
+            if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+            const Oid types[kWindowColumns] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, NUMERICOID, NUMERICOID, sketch, INT8OID};
+            window_insert_plan.get("INSERT INTO llmtrace.alert_window_deltas VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                   kWindowColumns, types);
+        }
+        row_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace alert window row", ALLOCSET_SMALL_SIZES);
+    });
+    for (auto& entry : windows) {
+        const WindowSums& w = entry.second;
+        sketch_bytes.clear();
+        if (w.latency) w.latency->serialize(sketch_bytes);
+        pg_guard([&] {
+            MemoryContext old = MemoryContextSwitchTo(row_cxt);
+            Datum v[kWindowColumns];
+            bool isnull[kWindowColumns] = {};
+            v[0] = Int64GetDatum(entry.first.rule_id);
+            v[1] = TimestampTzGetDatum(entry.first.minute);
+            v[2] = Int64GetDatum(w.spans);
+            v[3] = Int64GetDatum(w.errors);
+            v[4] = numeric_of(w.tokens);
+            v[5] = w.costed ? w.cost : NumericGetDatum(int64_to_numeric(0));
+            if (w.latency) {
+                bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + sketch_bytes.size()));
+                SET_VARSIZE(b, VARHDRSZ + sketch_bytes.size());
+                std::memcpy(VARDATA(b), sketch_bytes.data(), sketch_bytes.size());
+                v[6] = PointerGetDatum(b);
+            } else {
+                isnull[6] = true;
+            }
+            v[7] = Int64GetDatum(w.quarantined);
+            if (direct) {
+                simple_heap_insert(rel, heap_form_tuple(RelationGetDescr(rel), v, isnull));
+            } else {
+                char n[kWindowColumns];
+                for (int c = 0; c < kWindowColumns; ++c) n[c] = isnull[c] ? 'n' : ' ';
+                window_insert_plan.execute(v, n, false, SPI_OK_INSERT);
+            }
+            MemoryContextSwitchTo(old);
+            MemoryContextReset(row_cxt);
+        });
+    }
+    pg_guard([&] {
+        MemoryContextDelete(row_cxt);
+        if (direct) {
+            table_close(rel, NoLock);
+            CommandCounterIncrement();
+        } else {
+            SPI_finish();
+        }
+    });
+    windows.clear();
+    if (win_cxt) pg_guard([] { MemoryContextReset(win_cxt); });
+}
 
 void discard() {
     candidates.clear();
     touched.clear();
+    windows.clear();
+    window_touched.clear();
+    if (win_cxt) pg_guard([] { MemoryContextReset(win_cxt); });
     quiet.clear();
     fired_day.clear();
     if (cand_cxt) pg_guard([] { MemoryContextReset(cand_cxt); });
@@ -344,8 +627,39 @@ static void evaluate_touched() {
     touched.clear();
 }
 
+// Evaluates the windowed rules the statement added to (see window_touched).
+static void evaluate_windows() {
+    if (window_touched.empty()) return;
+    std::vector<int64> due;
+    const TimestampTz now = GetCurrentTimestamp();
+    if (!IsTransactionBlock() && !IsolationUsesXactSnapshot()) {
+        for (int64 id : window_touched) {
+            auto last = window_evaluated.find(id);
+            if (last == window_evaluated.end() || now - last->second >= kEvaluateEveryUs) due.push_back(id);
+        }
+    }
+    window_touched.clear();
+    if (due.empty()) return;
+    pg_guard([&] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+        Oid types[1] = {INT8ARRAYOID};
+        window_eval_plan.get("SELECT llmtrace.evaluate_window_rules($1)", 1, types);
+        const int n = int(due.size());
+        Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
+        for (int k = 0; k < n; ++k) ids[k] = Int64GetDatum(due[size_t(k)]);
+        int dims[1] = {n};
+        int lbs[1] = {1};
+        Datum args[1] = {PointerGetDatum(construct_md_array(ids, nullptr, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+        window_eval_plan.execute(args, nullptr, false, SPI_OK_SELECT);
+        SPI_finish();
+    });
+    for (int64 id : due) window_evaluated[id] = now;
+}
+
 void fire() {
+    write_windows();
     evaluate_touched();
+    evaluate_windows();
     if (candidates.empty()) return;
     const int n = int(candidates.size());
     static std::vector<const std::string*> fired_keys;  // candidate keys, in argument order

@@ -27,8 +27,20 @@ void check(const Datum* values, const char* nulls);
 
 bool pending();
 
-// Fires the candidates of the statement and forgets them. Not inside
-// pg_guard: runs SPI itself.
+// Counts one quarantined payload for the quarantine_rate rules (call
+// refresh_rules() first). Not inside pg_guard.
+void quarantined();
+
+// True when the statement's windowed sums are many: call write_windows().
+bool windows_over_bound();
+
+// Appends the windowed sums to llmtrace.alert_window_deltas and empties them
+// (fire() does it too). Not inside pg_guard.
+void write_windows();
+
+// Appends the windowed sums, evaluates the daily_cost and windowed rules the
+// statement touched, fires the candidates of the statement and forgets them.
+// Not inside pg_guard: runs SPI itself.
 void fire();
 
 // Forgets the candidates (the writes they belong to failed) and the cooldowns

@@ -289,6 +289,7 @@ uint64 write_now(int first, int count) {
             if (check_alerts) alerts::check(&buf.values[r * kCols], &buf.nulls[r * kCols]);
         }
         if (rollup::over_bound()) rollup::write_over_bound();
+        if (alerts::windows_over_bound()) alerts::write_windows();
     }
     return stored;
 }
@@ -627,6 +628,8 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
         buf.quarantine_plan.execute(v, n, false, SPI_OK_INSERT);
         SPI_finish();
     });
+    alerts::refresh_rules();
+    alerts::quarantined();
 }
 
 [[noreturn]] void raise_failure(const core::Failure& f) {
@@ -746,6 +749,8 @@ uint64_t flush_spans() {
     // statement: writing them here, inside a subtransaction, would let its
     // rollback take them along. Their own statement trigger writes them.
     if (!rows_pending()) {
+        // Quarantined payloads alone still count for the quarantine_rate rules.
+        if (alerts::pending()) alerts::fire();
         end_statement();
         return 0;
     }

@@ -41,12 +41,16 @@ CREATE TABLE llmtrace.alert_rules (
 );
 
 COMMENT ON TABLE llmtrace.alert_rules IS
-    'Alert rules: kind span_cost (cost_usd of a span > threshold USD), span_latency (duration_ms '
-    '> threshold), unpriced_model (a span with tokens and no usable price) or daily_cost (the '
-    'cost of the current UTC day of the spans the filters select > threshold USD, once a day); '
-    'scope filters project, environment, provider, model (NULL: any); cooldown per rule and '
-    'scope. seeded: '
-    'a default that came with the extension (edited, it becomes the user''s rule).';
+    'Alert rules. Per span: span_cost (cost_usd of a span > threshold USD), span_latency '
+    '(duration_ms > threshold), unpriced_model (a span with tokens and no usable price); '
+    'daily_cost (the cost of the current UTC day of the spans the filters select > threshold USD, '
+    'once a day). Windowed (time_window of 1 minute to 1 day; they report firing and resolved): '
+    'error_rate (percent of spans with status error > threshold, with at least min_spans spans), '
+    'p95_latency (ms, at least min_spans spans), tokens_per_window, cost_per_window (USD), '
+    'quarantine_rate (payloads quarantined > threshold; no scope filters), no_traffic (no span in '
+    'the window, once spans were seen). Scope filters project, environment, provider, model '
+    '(NULL: any); cooldown per rule and scope. seeded: a default that came with the extension '
+    '(edited, it becomes the user''s rule).';
 
 -- What a rule may say, checked when it is written: a clear error instead of a
 -- rule that never fires.
@@ -55,34 +59,65 @@ RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    article text := CASE WHEN NEW.kind ~ '^[aeiou]' THEN 'an' ELSE 'a' END;
 BEGIN
     IF NEW.name IS NULL OR length(NEW.name) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION 'alert rule name must have 1 to 200 characters'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NEW.kind IS NULL OR NEW.kind NOT IN ('span_cost', 'span_latency', 'unpriced_model', 'daily_cost') THEN
+    IF NEW.kind IS NULL OR NEW.kind NOT IN ('span_cost', 'span_latency', 'unpriced_model', 'daily_cost',
+            'error_rate', 'p95_latency', 'tokens_per_window', 'cost_per_window', 'quarantine_rate',
+            'no_traffic') THEN
         RAISE EXCEPTION 'unknown alert kind "%" for rule "%"', NEW.kind, NEW.name
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Kinds: span_cost, span_latency, unpriced_model, daily_cost.';
+                  HINT = 'Kinds: span_cost, span_latency, unpriced_model, daily_cost, error_rate, '
+                         'p95_latency, tokens_per_window, cost_per_window, quarantine_rate, no_traffic.';
     END IF;
     IF NEW.severity IS NULL OR NEW.severity NOT IN ('info', 'warning', 'critical') THEN
         RAISE EXCEPTION 'alert severity must be info, warning or critical, not "%"', NEW.severity
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NEW.kind IN ('span_cost', 'span_latency', 'daily_cost') THEN
+    IF NEW.kind IN ('span_cost', 'span_latency', 'daily_cost', 'p95_latency', 'tokens_per_window',
+                    'cost_per_window') THEN
         IF NEW.threshold IS NULL OR NEW.threshold <= 0 OR NEW.threshold = 'NaN' THEN
-            RAISE EXCEPTION 'a % rule needs a threshold > 0 (%), not %', NEW.kind,
-                CASE NEW.kind WHEN 'span_latency' THEN 'milliseconds' ELSE 'USD' END,
+            RAISE EXCEPTION '% % rule needs a threshold > 0 (%), not %', article, NEW.kind,
+                CASE WHEN NEW.kind IN ('span_latency', 'p95_latency') THEN 'milliseconds'
+                     WHEN NEW.kind = 'tokens_per_window' THEN 'tokens' ELSE 'USD' END,
+                coalesce(NEW.threshold::text, 'NULL')
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF NEW.kind = 'error_rate' THEN
+        IF NEW.threshold IS NULL OR NEW.threshold < 0 OR NEW.threshold >= 100 OR NEW.threshold = 'NaN' THEN
+            RAISE EXCEPTION 'an error_rate rule needs a threshold in percent, >= 0 and < 100, not %',
+                coalesce(NEW.threshold::text, 'NULL')
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF NEW.kind = 'quarantine_rate' THEN
+        IF NEW.threshold IS NULL OR NEW.threshold < 0 OR NEW.threshold = 'NaN' THEN
+            RAISE EXCEPTION 'a quarantine_rate rule needs a threshold >= 0 (payloads quarantined in its window), not %',
                 coalesce(NEW.threshold::text, 'NULL')
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
     ELSIF NEW.threshold IS NOT NULL THEN
-        RAISE EXCEPTION 'an unpriced_model rule has no threshold'
+        RAISE EXCEPTION '% % rule has no threshold', article, NEW.kind
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF NEW.time_window IS NOT NULL THEN
-        RAISE EXCEPTION 'a % rule has no time_window (%)', NEW.kind,
+    IF NEW.kind IN ('error_rate', 'p95_latency', 'tokens_per_window', 'cost_per_window',
+                    'quarantine_rate', 'no_traffic') THEN
+        IF NEW.time_window IS NULL OR NEW.time_window < interval '1 minute'
+           OR NEW.time_window > interval '1 day' THEN
+            RAISE EXCEPTION '% % rule needs a time_window from 1 minute to 1 day, not %', article, NEW.kind,
+                coalesce(NEW.time_window::text, 'NULL')
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    ELSIF NEW.time_window IS NOT NULL THEN
+        RAISE EXCEPTION '% % rule has no time_window (%)', article, NEW.kind,
             CASE NEW.kind WHEN 'daily_cost' THEN 'its window is the UTC day' ELSE 'it is checked span by span' END
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NEW.kind = 'quarantine_rate' AND num_nonnulls(NEW.project, NEW.environment, NEW.provider, NEW.model) > 0 THEN
+        RAISE EXCEPTION 'a quarantine_rate rule has no scope filters (a quarantined payload has no trusted project, environment, provider or model)'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     IF NEW.min_spans IS NULL OR NEW.min_spans < 0 THEN
@@ -159,6 +194,10 @@ INSERT INTO llmtrace.alert_rules (id, name, kind, threshold, cooldown, severity,
     (-2, 'span latency over 500 ms', 'span_latency', 500, '1 hour', 'info', true),
     (-3, 'model without a price', 'unpriced_model', NULL, '1 day', 'warning', true),
     (-4, 'daily cost over 50 USD', 'daily_cost', 50, '1 day', 'warning', true);
+INSERT INTO llmtrace.alert_rules (id, name, kind, threshold, time_window, min_spans, cooldown, severity, seeded) VALUES
+    (-5, 'error rate over 10 % in 5 minutes', 'error_rate', 10, '5 minutes', 20, '1 hour', 'warning', true),
+    (-6, 'p95 latency over 5000 ms in 5 minutes', 'p95_latency', 5000, '5 minutes', 20, '1 hour', 'warning', true),
+    (-7, 'tokens over 100000 in an hour', 'tokens_per_window', 100000, '1 hour', 0, '1 hour', 'info', true);
 
 -- Fired alerts, newest last; the NOTIFY carries the id.
 CREATE TABLE llmtrace.alerts (
@@ -188,16 +227,56 @@ COMMENT ON TABLE llmtrace.alerts IS
     'Fired alerts: rule, kind, severity, state, value, threshold, scope (project, environment, '
     'provider, model), trace_id and span_id of the span that fired it, details.';
 
--- The cooldown slot of each rule and scope (a SHA-256 of the scope values).
+-- The cooldown slot of each rule and scope (a SHA-256 of the scope values);
+-- for a windowed rule also whether it is firing.
 CREATE TABLE llmtrace.alert_state (
     rule_id     bigint      NOT NULL REFERENCES llmtrace.alert_rules (id) ON UPDATE CASCADE ON DELETE CASCADE,
     scope_key   bytea       NOT NULL,
     last_fired  timestamptz NOT NULL,
+    firing      boolean     NOT NULL DEFAULT false,
     PRIMARY KEY (rule_id, scope_key)
 );
 
 COMMENT ON TABLE llmtrace.alert_state IS
-    'Internal: when each rule last fired for each scope (the cooldown).';
+    'Internal: when each rule last fired for each scope (the cooldown), and whether a windowed '
+    'rule is firing.';
+
+-- What the windowed rules count: ingest appends one row per statement, rule
+-- and minute (of the span's start_time; of the ingest for quarantined
+-- payloads) with the sums of the spans it newly stored that the rule selects;
+-- llmtrace.evaluate_window_rules() moves them into llmtrace.alert_window_minutes
+-- (one row per rule and minute) and drops what has left every window.
+-- Appending takes no lock another writer waits for.
+CREATE TABLE llmtrace.alert_window_deltas (
+    rule_id     bigint      NOT NULL,
+    minute      timestamptz NOT NULL,
+    spans       bigint      NOT NULL,
+    errors      bigint      NOT NULL,
+    tokens      numeric     NOT NULL,
+    cost_usd    numeric     NOT NULL,
+    latency     llmtrace.latency_sketch,
+    quarantined bigint      NOT NULL
+);
+
+COMMENT ON TABLE llmtrace.alert_window_deltas IS
+    'Internal: what each ingest statement added to the windows of the windowed alert rules, per '
+    'rule and minute, not yet moved into llmtrace.alert_window_minutes.';
+
+CREATE TABLE llmtrace.alert_window_minutes (
+    rule_id     bigint      NOT NULL,
+    minute      timestamptz NOT NULL,
+    spans       bigint      NOT NULL,
+    errors      bigint      NOT NULL,
+    tokens      numeric     NOT NULL,
+    cost_usd    numeric     NOT NULL,
+    latency     llmtrace.latency_sketch,
+    quarantined bigint      NOT NULL,
+    PRIMARY KEY (rule_id, minute)
+);
+
+COMMENT ON TABLE llmtrace.alert_window_minutes IS
+    'Internal: the sums of each windowed alert rule per minute, kept while the minute is in the '
+    'rule''s window.';
 
 -- Candidates a writer could not fire without waiting for another session that
 -- was firing the same rule and scope; llmtrace.evaluate_alerts() settles them.
@@ -414,6 +493,139 @@ COMMENT ON FUNCTION llmtrace.evaluate_daily_cost(bigint[]) IS
     'Internal: evaluates daily_cost rules (NULL: all) and fires each at most once per UTC day; '
     'returns the rules that fired today, and whether this call fired them.';
 
+-- Evaluates windowed rules (the given ones, or all when NULL) from their
+-- per-minute sums: the minutes from the one holding now() - time_window to
+-- now (so the window is covered whole, and at most a minute more). First it
+-- moves the appended deltas into the per-minute rows (one session at a time;
+-- the others skip it). Each rule is evaluated by one session at a time too
+-- (a session that finds it being evaluated skips it: that one decides), and
+-- its state in llmtrace.alert_state goes
+--   not firing -> firing    when the condition holds and the cooldown since
+--                           it last fired has passed: a 'firing' alert;
+--   firing -> not firing    when it no longer holds: a 'resolved' alert.
+-- A no_traffic rule is armed by the first span it sees: before any traffic,
+-- silence is not an outage. Returns the alerts it wrote. Called by ingest at
+-- the end of a statement that added to a rule's window (at most once a second
+-- per rule and session, outside transaction blocks) and by
+-- llmtrace.evaluate_alerts() every minute (for what changes with time alone).
+CREATE FUNCTION llmtrace.evaluate_window_rules(rule_ids bigint[])
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    w record;
+    found_state boolean;
+    firing boolean;
+    last timestamptz;
+    n integer := 0;
+    key bytea;
+    horizon timestamptz;
+    val numeric;
+    cond boolean;
+    new_state text;
+    a llmtrace.alerts;
+    channel text := llmtrace.notify_channel();
+BEGIN
+    IF pg_try_advisory_xact_lock(hashtextextended('llmtrace.alert_window_compaction', 7)) THEN
+        WITH d AS (
+            DELETE FROM llmtrace.alert_window_deltas RETURNING *
+        )
+        INSERT INTO llmtrace.alert_window_minutes AS m
+            (rule_id, minute, spans, errors, tokens, cost_usd, latency, quarantined)
+        SELECT d.rule_id, d.minute, sum(d.spans), sum(d.errors), sum(d.tokens), sum(d.cost_usd),
+               llmtrace.merge(d.latency), sum(d.quarantined)
+        FROM d JOIN llmtrace.alert_rules ar ON ar.id = d.rule_id AND ar.time_window IS NOT NULL
+        WHERE d.minute >= date_trunc('minute', now() - ar.time_window)
+        GROUP BY d.rule_id, d.minute
+        ON CONFLICT (rule_id, minute) DO UPDATE SET
+            spans = m.spans + excluded.spans, errors = m.errors + excluded.errors,
+            tokens = m.tokens + excluded.tokens, cost_usd = m.cost_usd + excluded.cost_usd,
+            latency = llmtrace.merge(m.latency, excluded.latency),
+            quarantined = m.quarantined + excluded.quarantined;
+        -- Minutes that left their rule's window, and those of rules that are
+        -- gone or no longer windowed.
+        DELETE FROM llmtrace.alert_window_minutes m
+        WHERE NOT EXISTS (SELECT 1 FROM llmtrace.alert_rules ar
+                          WHERE ar.id = m.rule_id AND ar.time_window IS NOT NULL
+                            AND m.minute >= date_trunc('minute', now() - ar.time_window));
+    END IF;
+    FOR r IN
+        SELECT * FROM llmtrace.alert_rules ar
+        WHERE ar.enabled AND ar.time_window IS NOT NULL
+          AND ar.kind IN ('error_rate', 'p95_latency', 'tokens_per_window', 'cost_per_window',
+                          'quarantine_rate', 'no_traffic')
+          AND (rule_ids IS NULL OR ar.id = ANY (rule_ids))
+        ORDER BY ar.id
+    LOOP
+        key := llmtrace.group_key(r.project, r.environment, r.provider, r.model, NULL, NULL, 'window');
+        -- Another session is evaluating this rule right now: it decides.
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(hashtextextended(r.id::text || ':' || encode(key, 'hex'), 7));
+        horizon := date_trunc('minute', now() - r.time_window);
+        SELECT coalesce(sum(x.spans), 0) AS spans, coalesce(sum(x.errors), 0) AS errors,
+               coalesce(sum(x.tokens), 0) AS tokens, coalesce(sum(x.cost_usd), 0) AS cost_usd,
+               llmtrace.merge(x.latency) AS latency, coalesce(sum(x.quarantined), 0) AS quarantined
+        INTO w
+        FROM (SELECT m.spans, m.errors, m.tokens, m.cost_usd, m.latency, m.quarantined
+              FROM llmtrace.alert_window_minutes m WHERE m.rule_id = r.id AND m.minute >= horizon
+              UNION ALL
+              SELECT d.spans, d.errors, d.tokens, d.cost_usd, d.latency, d.quarantined
+              FROM llmtrace.alert_window_deltas d WHERE d.rule_id = r.id AND d.minute >= horizon) x;
+        val := CASE r.kind
+                   WHEN 'error_rate' THEN CASE WHEN w.spans > 0 THEN trim_scale(round(100.0 * w.errors / w.spans, 6)) END
+                   WHEN 'p95_latency' THEN trim_scale(round(llmtrace.quantile(w.latency, 0.95)::numeric, 3))
+                   WHEN 'tokens_per_window' THEN w.tokens
+                   WHEN 'cost_per_window' THEN w.cost_usd
+                   WHEN 'quarantine_rate' THEN w.quarantined
+                   ELSE w.spans END;
+        cond := CASE r.kind
+                    WHEN 'no_traffic' THEN w.spans = 0
+                    WHEN 'quarantine_rate' THEN w.quarantined > r.threshold
+                    ELSE w.spans >= greatest(r.min_spans, 1) AND coalesce(val > r.threshold, false) END;
+        SELECT s.firing, s.last_fired INTO firing, last FROM llmtrace.alert_state s
+        WHERE s.rule_id = r.id AND s.scope_key = key;
+        found_state := FOUND;
+        IF cond THEN
+            CONTINUE WHEN found_state AND firing;
+            -- Before any traffic, silence is not an outage.
+            CONTINUE WHEN r.kind = 'no_traffic' AND NOT found_state;
+            CONTINUE WHEN found_state AND last > now() - r.cooldown;
+            INSERT INTO llmtrace.alert_state AS s (rule_id, scope_key, last_fired, firing)
+            VALUES (r.id, key, now(), true)
+            ON CONFLICT (rule_id, scope_key) DO UPDATE SET last_fired = excluded.last_fired, firing = true;
+            new_state := 'firing';
+        ELSIF found_state AND firing THEN
+            UPDATE llmtrace.alert_state s SET firing = false WHERE s.rule_id = r.id AND s.scope_key = key;
+            new_state := 'resolved';
+        ELSE
+            IF r.kind = 'no_traffic' AND NOT found_state AND w.spans > 0 THEN
+                INSERT INTO llmtrace.alert_state (rule_id, scope_key, last_fired, firing)
+                VALUES (r.id, key, '-infinity', false)
+                ON CONFLICT DO NOTHING;
+            END IF;
+            CONTINUE;
+        END IF;
+        INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, state, value, threshold, scope, details)
+        VALUES (r.id, r.name, r.kind, r.severity, new_state, val, r.threshold,
+                jsonb_build_object('project', r.project, 'environment', r.environment,
+                                   'provider', r.provider, 'model', r.model),
+                jsonb_build_object('window', r.time_window::text, 'window_start', horizon,
+                                   'spans', w.spans, 'min_spans', r.min_spans))
+        RETURNING * INTO a;
+        PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.evaluate_window_rules(bigint[]) IS
+    'Internal: evaluates windowed rules (NULL: all) from their per-minute sums; writes a firing '
+    'alert when a condition starts (after the cooldown) and a resolved one when it clears; returns '
+    'the alerts written.';
+
 -- What a scheduler calls every minute: the rules whose condition changes with
 -- time and with other sessions' commits. Idempotent and safe to run
 -- concurrently, with itself and with ingest.
@@ -434,6 +646,8 @@ BEGIN
         WHERE r.id = s.rule_id AND r.kind = 'daily_cost' AND s.last_fired < date_trunc('day', now(), 'UTC');
     END IF;
     SELECT count(*) FILTER (WHERE e.fired) INTO n FROM llmtrace.evaluate_daily_cost(NULL) e;
+    -- The windowed rules: a window that drains resolves, silence fires no_traffic.
+    n := n + llmtrace.evaluate_window_rules(NULL);
     -- Candidates queued while another session held their slot: fired now if
     -- the slot is free (that session rolled back, or the cooldown passed),
     -- queued again if a session holds it still.
@@ -452,7 +666,8 @@ $$;
 
 COMMENT ON FUNCTION llmtrace.evaluate_alerts() IS
     'Evaluates the rules that ingest alone cannot decide (daily_cost: the day''s cost including '
-    'other sessions'' commits); returns the alerts it fired. Idempotent, safe to run concurrently; '
+    'other sessions'' commits; the windowed rules, whose windows change with time alone) and '
+    'settles queued per-span candidates; returns the alerts it wrote. Idempotent, safe to run concurrently; '
     'call it every minute.';
 
 CREATE FUNCTION llmtrace.recent_alerts(lim integer DEFAULT 100)
@@ -468,12 +683,14 @@ COMMENT ON FUNCTION llmtrace.recent_alerts(integer) IS
     'The last lim alerts (at most 10,000), newest first.';
 
 REVOKE ALL ON llmtrace.alert_rules, llmtrace.alert_rules_version, llmtrace.alerts,
-    llmtrace.alert_state, llmtrace.alert_pending FROM PUBLIC;
+    llmtrace.alert_state, llmtrace.alert_pending, llmtrace.alert_window_deltas,
+    llmtrace.alert_window_minutes FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.alert_rules_check(), llmtrace.alert_rules_changed(),
     llmtrace.alert_rules_invalidate(),
     llmtrace.notify_channel(), llmtrace.alert_payload(llmtrace.alerts),
     llmtrace.fire_span_alerts(bigint[], text[], text[], text[], text[], numeric[], text[], text[]),
-    llmtrace.evaluate_daily_cost(bigint[]), llmtrace.evaluate_alerts(),
+    llmtrace.evaluate_daily_cost(bigint[]), llmtrace.evaluate_window_rules(bigint[]),
+    llmtrace.evaluate_alerts(),
     llmtrace.recent_alerts(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmtrace.evaluate_alerts() TO llmtrace_admin;
 GRANT SELECT ON llmtrace.alert_rules, llmtrace.alerts TO llmtrace_reader;
