@@ -7,10 +7,10 @@
 # Requirement (issue "Alerts"): enabled >= 0.9 x disabled for both. Starts its own throwaway
 # cluster and uses the installed extension (make install first).
 #
-#   bash bench/alerts.sh                                   # the default run (~4 min)
+#   bash bench/alerts.sh                                   # the default run (~6 min)
 #   N=5000 ROUNDS=3 PGBENCH_SECONDS=5 bash bench/alerts.sh  # a quick one
 #
-# Environment: N (20000 payloads), ROUNDS (5), PGBENCH_SECONDS (20), PGBENCH_RUNS (3),
+# Environment: N (20000 payloads), ROUNDS (5), PGBENCH_SECONDS (20), PGBENCH_RUNS (5),
 # PGBENCH_CLIENTS (2), SEED (0.42), PORT (5494), KEEP_WORKDIR (0).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +18,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 N=${N:-20000}
 ROUNDS=${ROUNDS:-5}
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
-PGBENCH_RUNS=${PGBENCH_RUNS:-3}
+PGBENCH_RUNS=${PGBENCH_RUNS:-5}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-2}
 SEED=${SEED:-0.42}
 PORT=${PORT:-5494}

@@ -255,7 +255,7 @@ SELECT * FROM pg_temp.new_alerts();
 SELECT pg_temp.mark();
 -- the drained minutes are dropped
 SELECT count(*) AS minutes_left FROM llmtrace.alert_window_minutes m
-JOIN llmtrace.alert_rules r ON r.id = m.rule_id WHERE r.name = 'w errors';
+WHERE m.scope_key = llmtrace.group_key('w1', NULL, NULL, NULL, NULL, NULL, 'window');
 -- spans older than the window count for nothing (a backfill does not alert)
 SELECT pg_temp.spans('w1', 40, 40, ago => '20 minutes');
 SELECT count(*) AS deltas FROM llmtrace.alert_window_deltas;

@@ -66,9 +66,8 @@ struct Rule {
 
 std::vector<Rule> rules;
 bool rules_loaded = false;
-bool must_check = true;          // a relcache invalidation of alert_rules arrived
+VersionWatch watch;              // when alert_rules_version must be read again
 int64 loaded_version = -1;       // alert_rules_version the cache holds
-uint64 checked_completions = 0;  // snapshot xactCompletionCount of the last check
 Oid rules_relid = InvalidOid;
 MemoryContext rules_cxt = nullptr;
 KeptPlan load_plan;
@@ -109,12 +108,25 @@ std::unordered_map<int64, int32> fired_day;
 constexpr int64 kEvaluateEveryUs = 1000000;
 
 // Windowed rules: what the statement's spans (and quarantined payloads) add
-// to each rule's minutes, appended to llmtrace.alert_window_deltas when the
-// statement ends; then the rules it added to are evaluated
+// to each scope's minutes (a scope: the filters of windowed rules; rules with
+// the same filters share one), appended to llmtrace.alert_window_deltas when
+// the statement ends; then the rules of the scopes it added to are evaluated
 // (llmtrace.evaluate_window_rules()), at most once a second per rule in this
 // backend, and only outside transaction blocks: evaluating takes the rule's
 // slot until the transaction ends, which a transaction left open must not
 // hold (llmtrace.evaluate_alerts() evaluates those within the minute).
+struct Scope {
+    bool has_filter[kScopeCount] = {};
+    std::string filter[kScopeCount];
+    int64 window_us = 0;          // the longest window of its rules that count spans
+    bool counts_spans = false;    // a rule other than quarantine_rate
+    bool needs_latency = false;   // a p95_latency rule
+    bool needs_cost = false;      // a cost_per_window rule
+    bool quarantine = false;      // a quarantine_rate rule (no filters)
+    std::vector<int64> rule_ids;
+    bool touched = false;         // the statement added to it
+};
+std::vector<Scope> scopes;
 struct WindowSums {
     int64 spans = 0, errors = 0, quarantined = 0;
     __int128 tokens = 0;
@@ -123,24 +135,21 @@ struct WindowSums {
     std::unique_ptr<core::Sketch> latency;
 };
 struct WindowKey {
-    int64 rule_id, minute;
-    bool operator==(const WindowKey& o) const { return rule_id == o.rule_id && minute == o.minute; }
+    size_t scope;
+    int64 minute;
+    bool operator==(const WindowKey& o) const { return scope == o.scope && minute == o.minute; }
 };
 struct WindowKeyHash {
-    size_t operator()(const WindowKey& k) const {
-        return std::hash<int64>()(k.rule_id) * 1000003u ^ std::hash<int64>()(k.minute);
-    }
+    size_t operator()(const WindowKey& k) const { return k.scope * 1000003u ^ std::hash<int64>()(k.minute); }
 };
 std::unordered_map<WindowKey, WindowSums, WindowKeyHash> windows;
 // Rows past this are appended before the statement ends.
 constexpr size_t kMaxWindowRows = 4096;
-std::vector<int64> window_touched;
+std::vector<int64> window_touched;  // rule ids
 std::unordered_map<int64, TimestampTz> window_evaluated;
 MemoryContext win_cxt = nullptr, win_spare_cxt = nullptr;
 KeptPlan window_insert_plan;
 KeptPlan window_eval_plan;
-bool has_windowed = false;    // a windowed rule other than quarantine_rate is enabled
-bool has_quarantine = false;  // a quarantine_rate rule is enabled
 
 int64 floor_minute(TimestampTz t) {
     int64 r = t % USECS_PER_MINUTE;
@@ -174,15 +183,18 @@ void compact_window_costs() {
     std::swap(win_cxt, win_spare_cxt);
 }
 
-WindowSums& window_for(int64 rule_id, int64 minute) {
+WindowSums& window_for(size_t scope, int64 minute) {
     note_pending();
-    if (std::find(window_touched.begin(), window_touched.end(), rule_id) == window_touched.end())
-        window_touched.push_back(rule_id);
-    return windows[WindowKey{rule_id, minute}];
+    Scope& sc = scopes[scope];
+    if (!sc.touched) {
+        sc.touched = true;
+        window_touched.insert(window_touched.end(), sc.rule_ids.begin(), sc.rule_ids.end());
+    }
+    return windows[WindowKey{scope, minute}];
 }
 
 void on_relcache_inval(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == rules_relid) must_check = true;
+    if (relid == InvalidOid || relid == rules_relid) watch.invalidated();
     if (relid == InvalidOid || relid == state_relid) quiet_stale = true;
 }
 
@@ -264,12 +276,33 @@ void load() {
     pg_guard([] { SPI_finish(); });
     rules = std::move(loaded);
     rules_loaded = true;
-    has_windowed = has_quarantine = false;
+    // The scopes of the windowed rules, which check() feeds instead of the rules.
+    scopes.clear();
     for (const Rule& r : rules) {
-        if (r.kind == Kind::QuarantineRate)
-            has_quarantine = true;
-        else if (windowed(r.kind))
-            has_windowed = true;
+        if (!windowed(r.kind)) continue;
+        auto same = std::find_if(scopes.begin(), scopes.end(), [&](const Scope& sc) {
+            for (int i = 0; i < kScopeCount; ++i)
+                if (sc.has_filter[i] != r.has_filter[i] || sc.filter[i] != r.filter[i]) return false;
+            return true;
+        });
+        if (same == scopes.end()) {
+            Scope sc;
+            for (int i = 0; i < kScopeCount; ++i) {
+                sc.has_filter[i] = r.has_filter[i];
+                sc.filter[i] = r.filter[i];
+            }
+            scopes.push_back(std::move(sc));
+            same = scopes.end() - 1;
+        }
+        same->rule_ids.push_back(r.id);
+        if (r.kind == Kind::QuarantineRate) {
+            same->quarantine = true;
+            continue;
+        }
+        same->counts_spans = true;
+        same->window_us = std::max(same->window_us, r.window_us);
+        if (r.kind == Kind::P95Latency) same->needs_latency = true;
+        if (r.kind == Kind::CostPerWindow) same->needs_cost = true;
     }
     quiet.clear();
     fired_day.clear();
@@ -282,45 +315,34 @@ bool numeric_greater(Datum a, Datum b) {
     return gt;
 }
 
-// Adds one span to the minute of a windowed rule it matched.
-void add_to_window(const Rule& r, const Datum* values, const char* nulls) {
+// Adds one span to the minute of a scope of windowed rules it matched.
+void add_to_window(size_t scope, const Datum* values, const char* nulls) {
+    const Scope& sc = scopes[scope];
     const TimestampTz now = GetCurrentStatementStartTimestamp();
     int64 minute = floor_minute(DatumGetTimestampTz(values[col::start_time]));
     // A span older than the window is in no window still to be evaluated.
-    if (minute < floor_minute(now - r.window_us)) return;
+    if (minute < floor_minute(now - sc.window_us)) return;
     // A span from a clock that is ahead counts in the current minute.
     const int64 now_minute = floor_minute(now);
     if (minute > now_minute) minute = now_minute;
-    WindowSums& w = window_for(r.id, minute);
+    WindowSums& w = window_for(scope, minute);
     ++w.spans;
-    switch (r.kind) {
-    case Kind::ErrorRate:
-        if (nulls[col::status] != 'n' && text_datum(values[col::status]) == "error") ++w.errors;
-        break;
-    case Kind::P95Latency:
-        if (nulls[col::duration_ms] != 'n') {
-            if (!w.latency) w.latency = std::make_unique<core::Sketch>();
-            w.latency->add(DatumGetFloat8(values[col::duration_ms]));
-        }
-        break;
-    case Kind::TokensPerWindow:
-        if (nulls[col::total_tokens] != 'n') w.tokens += DatumGetInt64(values[col::total_tokens]);
-        break;
-    case Kind::CostPerWindow:
-        if (nulls[col::cost_usd] != 'n') {
-            ensure_window_contexts();
-            Datum v = values[col::cost_usd];
-            pg_guard([&] {
-                MemoryContext old = MemoryContextSwitchTo(win_cxt);
-                w.cost = w.costed ? DirectFunctionCall2(numeric_add, w.cost, v) : datumCopy(v, false, -1);
-                MemoryContextSwitchTo(old);
-            });
-            w.costed = true;
-            compact_window_costs();
-        }
-        break;
-    default:
-        break;
+    if (nulls[col::status] != 'n' && text_datum(values[col::status]) == "error") ++w.errors;
+    if (nulls[col::total_tokens] != 'n') w.tokens += DatumGetInt64(values[col::total_tokens]);
+    if (sc.needs_latency && nulls[col::duration_ms] != 'n') {
+        if (!w.latency) w.latency = std::make_unique<core::Sketch>();
+        w.latency->add(DatumGetFloat8(values[col::duration_ms]));
+    }
+    if (sc.needs_cost && nulls[col::cost_usd] != 'n') {
+        ensure_window_contexts();
+        Datum v = values[col::cost_usd];
+        pg_guard([&] {
+            MemoryContext old = MemoryContextSwitchTo(win_cxt);
+            w.cost = w.costed ? DirectFunctionCall2(numeric_add, w.cost, v) : datumCopy(v, false, -1);
+            MemoryContextSwitchTo(old);
+        });
+        w.costed = true;
+        compact_window_costs();
     }
 }
 
@@ -340,13 +362,14 @@ Datum numeric_of(__int128 v) {
     return DirectFunctionCall3(numeric_in, CStringGetDatum(p), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }
 
-constexpr int kWindowColumns = 8;
+constexpr int kWindowColumns = 4 + 7;
 
 // llmtrace.alert_window_deltas as this code writes it: a heap table with
 // exactly these columns and no index, trigger, rule or check; then rows go in
 // with heap inserts, otherwise through SPI (so that those see every row).
 bool window_direct_ok(Relation rel, Oid sketch) {
-    const Oid types[kWindowColumns] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, NUMERICOID, NUMERICOID, sketch, INT8OID};
+    const Oid types[kWindowColumns] = {TEXTOID,    TEXTOID,    TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID,
+                                       INT8OID,    NUMERICOID, NUMERICOID, sketch,  INT8OID};
     TupleDesc d = RelationGetDescr(rel);
     if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
         rel->trigdesc != nullptr || rel->rd_rules != nullptr || rel->rd_rel->relhasindex ||
@@ -375,30 +398,37 @@ bool refresh_rules() {
         fired_day.clear();
         quiet_stale = false;
     }
-    const uint64 completions = snap->snapXactCompletionCount;
-    if (!(rules_loaded && !must_check && completions != 0 && completions == checked_completions)) {
-        must_check = false;
+    if (!(rules_loaded && watch.fresh(snap))) {
         const int64 version = read_version_table("alert_rules_version", snap);
         if (!rules_loaded || version != loaded_version) {
+            // The statement's windowed sums belong to the scopes of the rules
+            // they were counted for.
+            if (!windows.empty()) write_windows();
             load();
             loaded_version = version;
         }
-        checked_completions = completions;
+        watch.checked(snap);
     }
     return !rules.empty();
 }
 
 void check(const Datum* values, const char* nulls) {
+    for (size_t k = 0; k < scopes.size(); ++k) {
+        const Scope& sc = scopes[k];
+        if (!sc.counts_spans) continue;
+        bool match = true;
+        for (int i = 0; i < kScopeCount && match; ++i)
+            if (sc.has_filter[i])
+                match = nulls[kScopeCols[i]] != 'n' && text_datum(values[kScopeCols[i]]) == sc.filter[i];
+        if (match) add_to_window(k, values, nulls);
+    }
     for (const Rule& r : rules) {
         bool match = true;
         for (int i = 0; i < kScopeCount && match; ++i)
             if (r.has_filter[i])
                 match = nulls[kScopeCols[i]] != 'n' && text_datum(values[kScopeCols[i]]) == r.filter[i];
         if (!match) continue;
-        if (windowed(r.kind)) {
-            if (r.kind != Kind::QuarantineRate) add_to_window(r, values, nulls);
-            continue;
-        }
+        if (windowed(r.kind)) continue;  // counted by scope, below
         double ms = 0;
         if (r.kind == Kind::DailyCost) {
             // Evaluated when the statement ends, once its deltas are written.
@@ -501,10 +531,8 @@ void check(const Datum* values, const char* nulls) {
 bool pending() { return !candidates.empty() || !touched.empty() || !windows.empty() || !window_touched.empty(); }
 
 void quarantined() {
-    if (!has_quarantine) return;
-    const int64 minute = floor_minute(GetCurrentStatementStartTimestamp());
-    for (const Rule& r : rules)
-        if (r.kind == Kind::QuarantineRate) ++window_for(r.id, minute).quarantined;
+    for (size_t k = 0; k < scopes.size(); ++k)
+        if (scopes[k].quarantine) ++window_for(k, floor_minute(GetCurrentStatementStartTimestamp())).quarantined;
 }
 
 bool windows_over_bound() { return windows.size() >= kMaxWindowRows; }
@@ -527,8 +555,10 @@ void write_windows() {
             table_close(rel, NoLock);
             rel = nullptr;
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-            const Oid types[kWindowColumns] = {INT8OID, TIMESTAMPTZOID, INT8OID, INT8OID, NUMERICOID, NUMERICOID, sketch, INT8OID};
-            window_insert_plan.get("INSERT INTO llmtrace.alert_window_deltas VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            const Oid types[kWindowColumns] = {TEXTOID,    TEXTOID,    TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID,
+                                               INT8OID,    NUMERICOID, NUMERICOID, sketch,  INT8OID};
+            window_insert_plan.get("INSERT INTO llmtrace.alert_window_deltas VALUES "
+                                   "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                                    kWindowColumns, types);
         }
         row_cxt = AllocSetContextCreate(CurrentMemoryContext, "llmtrace alert window row", ALLOCSET_SMALL_SIZES);
@@ -541,21 +571,27 @@ void write_windows() {
             MemoryContext old = MemoryContextSwitchTo(row_cxt);
             Datum v[kWindowColumns];
             bool isnull[kWindowColumns] = {};
-            v[0] = Int64GetDatum(entry.first.rule_id);
-            v[1] = TimestampTzGetDatum(entry.first.minute);
-            v[2] = Int64GetDatum(w.spans);
-            v[3] = Int64GetDatum(w.errors);
-            v[4] = numeric_of(w.tokens);
-            v[5] = w.costed ? w.cost : NumericGetDatum(int64_to_numeric(0));
+            const Scope& sc = scopes[entry.first.scope];
+            for (int i = 0; i < kScopeCount; ++i) {
+                if (sc.has_filter[i])
+                    v[i] = PointerGetDatum(cstring_to_text_with_len(sc.filter[i].data(), int(sc.filter[i].size())));
+                else
+                    isnull[i] = true;
+            }
+            v[4] = TimestampTzGetDatum(entry.first.minute);
+            v[5] = Int64GetDatum(w.spans);
+            v[6] = Int64GetDatum(w.errors);
+            v[7] = numeric_of(w.tokens);
+            v[8] = w.costed ? w.cost : NumericGetDatum(int64_to_numeric(0));
             if (w.latency) {
                 bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + sketch_bytes.size()));
                 SET_VARSIZE(b, VARHDRSZ + sketch_bytes.size());
                 std::memcpy(VARDATA(b), sketch_bytes.data(), sketch_bytes.size());
-                v[6] = PointerGetDatum(b);
+                v[9] = PointerGetDatum(b);
             } else {
-                isnull[6] = true;
+                isnull[9] = true;
             }
-            v[7] = Int64GetDatum(w.quarantined);
+            v[10] = Int64GetDatum(w.quarantined);
             if (direct) {
                 simple_heap_insert(rel, heap_form_tuple(RelationGetDescr(rel), v, isnull));
             } else {
@@ -580,11 +616,17 @@ void write_windows() {
     if (win_cxt) pg_guard([] { MemoryContextReset(win_cxt); });
 }
 
+// The statement's windows are written: the scopes may be touched anew.
+static void untouch_scopes() {
+    for (Scope& sc : scopes) sc.touched = false;
+}
+
 void discard() {
     candidates.clear();
     touched.clear();
     windows.clear();
     window_touched.clear();
+    untouch_scopes();
     if (win_cxt) pg_guard([] { MemoryContextReset(win_cxt); });
     quiet.clear();
     fired_day.clear();
@@ -639,6 +681,7 @@ static void evaluate_windows() {
         }
     }
     window_touched.clear();
+    untouch_scopes();
     if (due.empty()) return;
     pg_guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");

@@ -3,13 +3,12 @@
 // The rule: a statement prices with the prices its snapshot sees. Every change
 // to llmtrace.model_prices bumps the single row of llmtrace.prices_version in
 // the same transaction (statement trigger model_prices_version). The cache
-// remembers the version it was loaded at; before use it reads the version its
-// caller's snapshot sees and reloads when they differ. That read is skipped
-// while no transaction has completed since the last check (the snapshot's
-// xactCompletionCount is unchanged), so a COPY or a run of single-row INSERTs
-// pays for it at most once per snapshot. Changes made by the backend's own
-// transaction reach it as relcache invalidations of llmtrace.model_prices
-// (trigger model_prices_changed), which force the check.
+// remembers the version it was loaded at; when it may be stale it reads the
+// version its caller's snapshot sees and reloads when they differ. It may be
+// stale only after a relcache invalidation of llmtrace.model_prices (trigger
+// model_prices_changed, in the changing transaction), until a snapshot taken
+// after that transaction sees the version (VersionWatch): a stream of
+// statements with no price change reads nothing.
 #include "pg/price_cache.hpp"
 
 #include "pg/guard.hpp"
@@ -20,6 +19,7 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "utils/acl.h"
 #include "utils/snapmgr.h"
 }
@@ -33,14 +33,13 @@ namespace {
 
 core::PriceTable prices;
 bool prices_loaded = false;
-bool must_check = true;          // a relcache invalidation arrived since the last check
+VersionWatch watch;
 int64 loaded_version = -1;       // prices_version the cache holds
-uint64 checked_completions = 0;  // snapshot xactCompletionCount of the last check
 Oid prices_relid = InvalidOid;
 KeptPlan load_plan;
 
 void on_relcache_inval(Datum, Oid relid) {
-    if (relid == InvalidOid || relid == prices_relid) must_check = true;
+    if (relid == InvalidOid || relid == prices_relid) watch.invalidated();
 }
 
 constexpr int kCols = 13;
@@ -127,6 +126,29 @@ void load() {
 
 }  // namespace
 
+void VersionWatch::invalidated() {
+    must_check_ = true;
+    // Read without ProcArrayLock: a 64-bit load, and a value read a moment
+    // late only makes the check more cautious.
+    invalidated_at_ = ShmemVariableCache->xactCompletionCount;
+}
+
+bool VersionWatch::fresh(Snapshot snap) const {
+    const uint64 c = snap->snapXactCompletionCount;
+    return !must_check_ && c != 0 && c >= checked_at_;
+}
+
+void VersionWatch::checked(Snapshot snap) {
+    const uint64 c = snap->snapXactCompletionCount;
+    if (c == 0 || c < checked_at_) {
+        // An unknown or an older snapshot: the next one is checked again.
+        must_check_ = true;
+        return;
+    }
+    checked_at_ = c;
+    if (c >= invalidated_at_) must_check_ = false;
+}
+
 int64 read_version_table(const char* table, Snapshot snap) {
     int64 version = -1;
     pg_guard([&] {
@@ -158,16 +180,13 @@ core::PriceTable& current_prices() {
         AcceptInvalidationMessages();
         snap = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
     });
-    const uint64 completions = snap->snapXactCompletionCount;
-    if (prices_loaded && !must_check && completions != 0 && completions == checked_completions)
-        return prices;
-    must_check = false;
+    if (prices_loaded && watch.fresh(snap)) return prices;
     const int64 version = read_version_table("prices_version", snap);
     if (!prices_loaded || version != loaded_version) {
         load();
         loaded_version = version;
     }
-    checked_completions = completions;
+    watch.checked(snap);
     return prices;
 }
 

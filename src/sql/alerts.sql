@@ -241,14 +241,19 @@ COMMENT ON TABLE llmtrace.alert_state IS
     'Internal: when each rule last fired for each scope (the cooldown), and whether a windowed '
     'rule is firing.';
 
--- What the windowed rules count: ingest appends one row per statement, rule
--- and minute (of the span's start_time; of the ingest for quarantined
--- payloads) with the sums of the spans it newly stored that the rule selects;
--- llmtrace.evaluate_window_rules() moves them into llmtrace.alert_window_minutes
--- (one row per rule and minute) and drops what has left every window.
+-- What the windowed rules count, per scope (the filters project, environment,
+-- provider, model of a rule; rules with the same filters share it) and minute
+-- (of the span's start_time; of the ingest for quarantined payloads): ingest
+-- appends one row per statement, scope and minute with the sums of the spans
+-- it newly stored that the scope selects; llmtrace.evaluate_window_rules()
+-- moves them into llmtrace.alert_window_minutes (one row per scope and minute,
+-- keyed by a SHA-256 of the filters) and drops what has left every window.
 -- Appending takes no lock another writer waits for.
 CREATE TABLE llmtrace.alert_window_deltas (
-    rule_id     bigint      NOT NULL,
+    project     text,
+    environment text,
+    provider    text,
+    model       text,
     minute      timestamptz NOT NULL,
     spans       bigint      NOT NULL,
     errors      bigint      NOT NULL,
@@ -260,10 +265,10 @@ CREATE TABLE llmtrace.alert_window_deltas (
 
 COMMENT ON TABLE llmtrace.alert_window_deltas IS
     'Internal: what each ingest statement added to the windows of the windowed alert rules, per '
-    'rule and minute, not yet moved into llmtrace.alert_window_minutes.';
+    'scope (the rules'' filters) and minute, not yet moved into llmtrace.alert_window_minutes.';
 
 CREATE TABLE llmtrace.alert_window_minutes (
-    rule_id     bigint      NOT NULL,
+    scope_key   bytea       NOT NULL,
     minute      timestamptz NOT NULL,
     spans       bigint      NOT NULL,
     errors      bigint      NOT NULL,
@@ -271,12 +276,13 @@ CREATE TABLE llmtrace.alert_window_minutes (
     cost_usd    numeric     NOT NULL,
     latency     llmtrace.latency_sketch,
     quarantined bigint      NOT NULL,
-    PRIMARY KEY (rule_id, minute)
+    PRIMARY KEY (scope_key, minute)
 );
 
 COMMENT ON TABLE llmtrace.alert_window_minutes IS
-    'Internal: the sums of each windowed alert rule per minute, kept while the minute is in the '
-    'rule''s window.';
+    'Internal: the sums of each scope of the windowed alert rules per minute (scope_key: '
+    'llmtrace.group_key of the filters and ''window''), kept while the minute is in a window of '
+    'a rule of that scope.';
 
 -- Candidates a writer could not fire without waiting for another session that
 -- was firing the same rule and scope; llmtrace.evaluate_alerts() settles them.
@@ -532,25 +538,38 @@ BEGIN
     IF pg_try_advisory_xact_lock(hashtextextended('llmtrace.alert_window_compaction', 7)) THEN
         WITH d AS (
             DELETE FROM llmtrace.alert_window_deltas RETURNING *
+        ),
+        scopes AS (
+            SELECT llmtrace.group_key(ar.project, ar.environment, ar.provider, ar.model, NULL, NULL, 'window')
+                       AS scope_key,
+                   max(ar.time_window) AS longest
+            FROM llmtrace.alert_rules ar WHERE ar.time_window IS NOT NULL GROUP BY 1
         )
         INSERT INTO llmtrace.alert_window_minutes AS m
-            (rule_id, minute, spans, errors, tokens, cost_usd, latency, quarantined)
-        SELECT d.rule_id, d.minute, sum(d.spans), sum(d.errors), sum(d.tokens), sum(d.cost_usd),
-               llmtrace.merge(d.latency), sum(d.quarantined)
-        FROM d JOIN llmtrace.alert_rules ar ON ar.id = d.rule_id AND ar.time_window IS NOT NULL
-        WHERE d.minute >= date_trunc('minute', now() - ar.time_window)
-        GROUP BY d.rule_id, d.minute
-        ON CONFLICT (rule_id, minute) DO UPDATE SET
+            (scope_key, minute, spans, errors, tokens, cost_usd, latency, quarantined)
+        SELECT g.* FROM (
+            SELECT llmtrace.group_key(x.project, x.environment, x.provider, x.model, NULL, NULL, 'window')
+                       AS scope_key,
+                   x.minute, x.spans, x.errors, x.tokens, x.cost_usd, x.latency, x.quarantined
+            FROM (SELECT d.project, d.environment, d.provider, d.model, d.minute, sum(d.spans) AS spans,
+                         sum(d.errors) AS errors, sum(d.tokens) AS tokens, sum(d.cost_usd) AS cost_usd,
+                         llmtrace.merge(d.latency) AS latency, sum(d.quarantined) AS quarantined
+                  FROM d GROUP BY d.project, d.environment, d.provider, d.model, d.minute) x) g
+        JOIN scopes USING (scope_key)
+        WHERE g.minute >= date_trunc('minute', now() - scopes.longest)
+        ON CONFLICT (scope_key, minute) DO UPDATE SET
             spans = m.spans + excluded.spans, errors = m.errors + excluded.errors,
             tokens = m.tokens + excluded.tokens, cost_usd = m.cost_usd + excluded.cost_usd,
             latency = llmtrace.merge(m.latency, excluded.latency),
             quarantined = m.quarantined + excluded.quarantined;
-        -- Minutes that left their rule's window, and those of rules that are
-        -- gone or no longer windowed.
+        -- Minutes that left every window of their scope, and those of scopes
+        -- no windowed rule has any more.
         DELETE FROM llmtrace.alert_window_minutes m
         WHERE NOT EXISTS (SELECT 1 FROM llmtrace.alert_rules ar
-                          WHERE ar.id = m.rule_id AND ar.time_window IS NOT NULL
-                            AND m.minute >= date_trunc('minute', now() - ar.time_window));
+                          WHERE ar.time_window IS NOT NULL
+                            AND m.minute >= date_trunc('minute', now() - ar.time_window)
+                            AND llmtrace.group_key(ar.project, ar.environment, ar.provider, ar.model,
+                                                   NULL, NULL, 'window') = m.scope_key);
     END IF;
     FOR r IN
         SELECT * FROM llmtrace.alert_rules ar
@@ -569,10 +588,13 @@ BEGIN
                llmtrace.merge(x.latency) AS latency, coalesce(sum(x.quarantined), 0) AS quarantined
         INTO w
         FROM (SELECT m.spans, m.errors, m.tokens, m.cost_usd, m.latency, m.quarantined
-              FROM llmtrace.alert_window_minutes m WHERE m.rule_id = r.id AND m.minute >= horizon
+              FROM llmtrace.alert_window_minutes m WHERE m.scope_key = key AND m.minute >= horizon
               UNION ALL
               SELECT d.spans, d.errors, d.tokens, d.cost_usd, d.latency, d.quarantined
-              FROM llmtrace.alert_window_deltas d WHERE d.rule_id = r.id AND d.minute >= horizon) x;
+              FROM llmtrace.alert_window_deltas d
+              WHERE d.minute >= horizon
+                AND d.project IS NOT DISTINCT FROM r.project AND d.environment IS NOT DISTINCT FROM r.environment
+                AND d.provider IS NOT DISTINCT FROM r.provider AND d.model IS NOT DISTINCT FROM r.model) x;
         val := CASE r.kind
                    WHEN 'error_rate' THEN CASE WHEN w.spans > 0 THEN trim_scale(round(100.0 * w.errors / w.spans, 6)) END
                    WHEN 'p95_latency' THEN trim_scale(round(llmtrace.quantile(w.latency, 0.95)::numeric, 3))
