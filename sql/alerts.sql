@@ -284,10 +284,12 @@ SELECT pg_temp.mark();
 UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'w errors';
 
 -- Ingest evaluates a rule it added to when its statement ends (here the first
--- time this session sees the rule); inside a transaction block it leaves that
--- to llmtrace.evaluate_alerts(), so as not to hold the rule until it commits.
+-- time this session sees the rule; the deltas were last moved more than a
+-- second ago, so it moves them); inside a transaction block it leaves that to
+-- llmtrace.evaluate_alerts(), so as not to hold the rule until it commits.
 INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window, project)
 VALUES ('w tokens', 'tokens_per_window', 1000, '1 hour', 'w3');
+UPDATE llmtrace.alert_window_compaction SET compacted_at = '-infinity';
 SELECT pg_temp.spans('w3', 3, tokens => 400);
 SELECT * FROM pg_temp.new_alerts();
 SELECT pg_temp.mark();

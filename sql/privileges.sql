@@ -55,6 +55,10 @@ ORDER BY r.rolname, p.oid::regprocedure::text;
 -- ---------------------------------------------------------------------------
 -- llmtrace_writer: may only ingest.
 -- ---------------------------------------------------------------------------
+INSERT INTO llmtrace.alert_rules (name, kind, threshold, time_window, project)
+VALUES ('priv window', 'tokens_per_window', 1000, '1 hour', 'privwin');
+-- (the window deltas were not moved within the last second: ingest moves them)
+UPDATE llmtrace.alert_window_compaction SET compacted_at = '-infinity';
 SET ROLE regress_llmtrace_w;
 \set QUIET off
 INSERT INTO llmtrace.ingest (payload) VALUES ('{"trace_id":"priv","span_id":"w1","start_time":"2024-07-01T00:00:00Z","model":"gpt-4o","usage":{"prompt_tokens":100,"completion_tokens":10}}');
@@ -94,9 +98,18 @@ INSERT INTO llmtrace.alerts (rule, kind, severity, scope) VALUES ('forged', 'spa
 UPDATE llmtrace.alert_rules SET enabled = false;
 DELETE FROM llmtrace.alert_state;
 SELECT llmtrace.evaluate_alerts();
+SELECT llmtrace.ingest_json(jsonb_build_object('trace_id', 'priv', 'span_id', 'w5', 'project', 'privwin',
+    'start_time', now(), 'model', 'gpt-4o', 'usage', jsonb_build_object('prompt_tokens', 2000))::text) AS w5;
+SELECT llmtrace.evaluate_window_rules(NULL, true);
+SELECT count(*) FROM llmtrace.alert_window_minutes;
+INSERT INTO llmtrace.alert_window_deltas (minute, spans, errors, tokens, cost_usd, quarantined)
+VALUES (now(), 1000, 1000, 0, 0, 0);
 SET llmtrace.notify_channel = 'elsewhere';
 RESET ROLE;
 SELECT rule, value, span_id FROM llmtrace.alerts WHERE span_id = 'w4';
+-- the writer's windowed span fired its rule when the statement ended
+SELECT rule, state, value FROM llmtrace.alerts WHERE rule = 'priv window';
+DELETE FROM llmtrace.alert_rules WHERE name = 'priv window';
 
 -- ---------------------------------------------------------------------------
 -- llmtrace_reader: may read spans (and see quarantined payloads), not ingest.

@@ -686,7 +686,7 @@ static void evaluate_windows() {
     pg_guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
         Oid types[1] = {INT8ARRAYOID};
-        window_eval_plan.get("SELECT llmtrace.evaluate_window_rules($1)", 1, types);
+        window_eval_plan.get("SELECT llmtrace.evaluate_window_rules($1, false)", 1, types);
         const int n = int(due.size());
         Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
         for (int k = 0; k < n; ++k) ids[k] = Int64GetDatum(due[size_t(k)]);

@@ -263,6 +263,10 @@ CREATE TABLE llmtrace.alert_window_deltas (
     quarantined bigint      NOT NULL
 );
 
+-- Rows are appended and deleted all the time: vacuumed often, it stays small.
+ALTER TABLE llmtrace.alert_window_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
+
 COMMENT ON TABLE llmtrace.alert_window_deltas IS
     'Internal: what each ingest statement added to the windows of the windowed alert rules, per '
     'scope (the rules'' filters) and minute, not yet moved into llmtrace.alert_window_minutes.';
@@ -499,13 +503,27 @@ COMMENT ON FUNCTION llmtrace.evaluate_daily_cost(bigint[]) IS
     'Internal: evaluates daily_cost rules (NULL: all) and fires each at most once per UTC day; '
     'returns the rules that fired today, and whether this call fired them.';
 
+-- When the window deltas were last moved into the per-minute rows.
+CREATE TABLE llmtrace.alert_window_compaction (
+    compacted_at timestamptz NOT NULL
+);
+INSERT INTO llmtrace.alert_window_compaction VALUES ('-infinity');
+
+COMMENT ON TABLE llmtrace.alert_window_compaction IS
+    'Internal: when llmtrace.evaluate_window_rules() last moved llmtrace.alert_window_deltas into '
+    'llmtrace.alert_window_minutes.';
+
 -- Evaluates windowed rules (the given ones, or all when NULL) from their
 -- per-minute sums: the minutes from the one holding now() - time_window to
 -- now (so the window is covered whole, and at most a minute more). First it
--- moves the appended deltas into the per-minute rows (one session at a time;
--- the others skip it). Each rule is evaluated by one session at a time too
--- (a session that finds it being evaluated skips it: that one decides), and
--- its state in llmtrace.alert_state goes
+-- moves the appended deltas into the per-minute rows: one session at a time
+-- (the others skip it), and, unless exact, at most once a second in the
+-- cluster (ingest calls this from every session). An exact evaluation
+-- (llmtrace.evaluate_alerts()) also counts the deltas another session is
+-- moving right now; an ingest evaluation decides on what was moved, at most a
+-- second old (the next evaluation sees the rest). Each rule is evaluated by
+-- one session at a time too (a session that finds it being evaluated skips
+-- it: that one decides), and its state in llmtrace.alert_state goes
 --   not firing -> firing    when the condition holds and the cooldown since
 --                           it last fired has passed: a 'firing' alert;
 --   firing -> not firing    when it no longer holds: a 'resolved' alert.
@@ -514,7 +532,7 @@ COMMENT ON FUNCTION llmtrace.evaluate_daily_cost(bigint[]) IS
 -- the end of a statement that added to a rule's window (at most once a second
 -- per rule and session, outside transaction blocks) and by
 -- llmtrace.evaluate_alerts() every minute (for what changes with time alone).
-CREATE FUNCTION llmtrace.evaluate_window_rules(rule_ids bigint[])
+CREATE FUNCTION llmtrace.evaluate_window_rules(rule_ids bigint[], exact boolean DEFAULT true)
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -528,6 +546,7 @@ DECLARE
     last timestamptz;
     n integer := 0;
     key bytea;
+    compacted boolean;
     horizon timestamptz;
     val numeric;
     cond boolean;
@@ -535,7 +554,13 @@ DECLARE
     a llmtrace.alerts;
     channel text := llmtrace.notify_channel();
 BEGIN
-    IF pg_try_advisory_xact_lock(hashtextextended('llmtrace.alert_window_compaction', 7)) THEN
+    compacted := exact OR (SELECT c.compacted_at < now() - interval '1 second'
+                           FROM llmtrace.alert_window_compaction c);
+    IF compacted THEN
+        compacted := pg_try_advisory_xact_lock(hashtextextended('llmtrace.alert_window_compaction', 7));
+    END IF;
+    IF compacted THEN
+        UPDATE llmtrace.alert_window_compaction SET compacted_at = now();
         WITH d AS (
             DELETE FROM llmtrace.alert_window_deltas RETURNING *
         ),
@@ -590,9 +615,11 @@ BEGIN
         FROM (SELECT m.spans, m.errors, m.tokens, m.cost_usd, m.latency, m.quarantined
               FROM llmtrace.alert_window_minutes m WHERE m.scope_key = key AND m.minute >= horizon
               UNION ALL
+              -- Moved above, but for what committed since; another session
+              -- is moving them: an exact evaluation reads them here.
               SELECT d.spans, d.errors, d.tokens, d.cost_usd, d.latency, d.quarantined
               FROM llmtrace.alert_window_deltas d
-              WHERE d.minute >= horizon
+              WHERE exact AND NOT compacted AND d.minute >= horizon
                 AND d.project IS NOT DISTINCT FROM r.project AND d.environment IS NOT DISTINCT FROM r.environment
                 AND d.provider IS NOT DISTINCT FROM r.provider AND d.model IS NOT DISTINCT FROM r.model) x;
         val := CASE r.kind
@@ -643,7 +670,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION llmtrace.evaluate_window_rules(bigint[]) IS
+COMMENT ON FUNCTION llmtrace.evaluate_window_rules(bigint[], boolean) IS
     'Internal: evaluates windowed rules (NULL: all) from their per-minute sums; writes a firing '
     'alert when a condition starts (after the cooldown) and a resolved one when it clears; returns '
     'the alerts written.';
@@ -669,7 +696,7 @@ BEGIN
     END IF;
     SELECT count(*) FILTER (WHERE e.fired) INTO n FROM llmtrace.evaluate_daily_cost(NULL) e;
     -- The windowed rules: a window that drains resolves, silence fires no_traffic.
-    n := n + llmtrace.evaluate_window_rules(NULL);
+    n := n + llmtrace.evaluate_window_rules(NULL, true);
     -- Candidates queued while another session held their slot: fired now if
     -- the slot is free (that session rolled back, or the cooldown passed),
     -- queued again if a session holds it still.
@@ -706,12 +733,12 @@ COMMENT ON FUNCTION llmtrace.recent_alerts(integer) IS
 
 REVOKE ALL ON llmtrace.alert_rules, llmtrace.alert_rules_version, llmtrace.alerts,
     llmtrace.alert_state, llmtrace.alert_pending, llmtrace.alert_window_deltas,
-    llmtrace.alert_window_minutes FROM PUBLIC;
+    llmtrace.alert_window_minutes, llmtrace.alert_window_compaction FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.alert_rules_check(), llmtrace.alert_rules_changed(),
     llmtrace.alert_rules_invalidate(),
     llmtrace.notify_channel(), llmtrace.alert_payload(llmtrace.alerts),
     llmtrace.fire_span_alerts(bigint[], text[], text[], text[], text[], numeric[], text[], text[]),
-    llmtrace.evaluate_daily_cost(bigint[]), llmtrace.evaluate_window_rules(bigint[]),
+    llmtrace.evaluate_daily_cost(bigint[]), llmtrace.evaluate_window_rules(bigint[], boolean),
     llmtrace.evaluate_alerts(),
     llmtrace.recent_alerts(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llmtrace.evaluate_alerts() TO llmtrace_admin;
