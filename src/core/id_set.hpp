@@ -32,6 +32,9 @@ public:
 
     // The key of an id (the first 16 bytes of SHA-256 of its bytes).
     static IdKey key_of(std::string_view id);
+    // The same without the SHA extensions of the CPU (key_of uses them where
+    // the CPU has them): for tests.
+    static IdKey key_of_portable(std::string_view id);
 
     IdSet() = default;
     // Adds keys in any order, duplicates allowed.

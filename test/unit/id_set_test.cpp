@@ -42,6 +42,27 @@ TEST(IdSet, KeyIsTheSha256Prefix) {
     EXPECT_EQ(hex(IdSet::key_of(std::string(1000000, 'a'))), "cdc76e5c9914fb9281a1c7e284d73e67");
 }
 
+TEST(IdSet, PortableKeyIsTheSha256PrefixToo) {
+    EXPECT_EQ(hex(IdSet::key_of_portable("abc")), "ba7816bf8f01cfea414140de5dae2223");
+    EXPECT_EQ(hex(IdSet::key_of_portable("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+              "248d6a61d20638b8e5c026930c3e6039");
+}
+
+TEST(IdSet, AcceleratedAndPortableKeysAgree) {
+    // Every length around the one- and two-block paddings, and random bytes.
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (size_t len = 0; len < 300; ++len) {
+        std::string id(len, '\0');
+        for (char& c : id) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            c = char(x);
+        }
+        ASSERT_EQ(hex(IdSet::key_of(id)), hex(IdSet::key_of_portable(id))) << "length " << len;
+    }
+}
+
 TEST(IdSet, CountsDistinctIds) {
     IdSet s = of({"ann", "bob", "ann", "carl", "bob"});
     EXPECT_EQ(s.count(), 3u);
