@@ -62,9 +62,10 @@ struct Key {
     int64 bucket = 0;  // TimestampTz of the hour's start (live) or the UTC day's start (daily)
     std::string dims[kDimCount];
     uint8_t present = 0;  // bit i: dims[i] is not NULL
+    size_t hash = 0;      // of all the above, set by add() (each dimension is hashed once per span)
 
     bool operator==(const Key& o) const {
-        if (bucket != o.bucket || present != o.present) return false;
+        if (hash != o.hash || bucket != o.bucket || present != o.present) return false;
         for (int i = 0; i < kDimCount; ++i)
             if (dims[i] != o.dims[i]) return false;
         return true;
@@ -72,18 +73,14 @@ struct Key {
 };
 
 struct KeyHash {
-    size_t operator()(const Key& k) const {
-        size_t h = std::hash<int64>()(k.bucket) ^ (size_t(k.present) << 56);
-        for (const std::string& d : k.dims) h = h * 1000003u ^ std::hash<std::string>()(d);
-        return h;
-    }
+    size_t operator()(const Key& k) const { return k.hash; }
 };
 
 struct Group {
     int64 spans = 0, errors = 0, costed = 0, unpriced = 0;
     __int128 tokens[kTokenCount] = {};
     Datum cost = (Datum)0;  // numeric in acc_cxt, valid when costed > 0
-    std::unique_ptr<core::Sketch> latency;
+    core::Sketch latency;  // empty: no span had a duration (written as NULL)
     std::unordered_set<std::string> users, sessions;  // daily groups only: the ids (hashed when written)
 };
 
@@ -131,8 +128,18 @@ void ensure_contexts() {
     });
 }
 
-// A numeric Datum of an exact integer.
+// A numeric Datum of an exact integer (zero, the most common token sum, is
+// made once).
 Datum numeric_of(__int128 v) {
+    static Datum zero = (Datum)0;
+    if (v == 0) {
+        if (zero == (Datum)0) {
+            MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+            zero = NumericGetDatum(int64_to_numeric(0));
+            MemoryContextSwitchTo(old);
+        }
+        return zero;
+    }
     if (v >= INT64_MIN && v <= INT64_MAX) return NumericGetDatum(int64_to_numeric(int64(v)));
     char digits[48];
     char* p = digits + sizeof digits;
@@ -213,11 +220,8 @@ void add_to(Groups& gs, Group& g, const Datum* values, const char* nulls) {
     for (int i = 0; i < kTokenCount; ++i)
         if (nulls[kTokenCols[i]] != 'n') g.tokens[i] += DatumGetInt64(values[kTokenCols[i]]);
     if (nulls[col::duration_ms] != 'n') {
-        if (!g.latency) {
-            g.latency = std::make_unique<core::Sketch>();
-            gs.bytes += 1024;
-        }
-        g.latency->add(DatumGetFloat8(values[col::duration_ms]));
+        if (g.latency.empty()) gs.bytes += 1024;
+        g.latency.add(DatumGetFloat8(values[col::duration_ms]));
     }
 }
 
@@ -287,7 +291,7 @@ void write_table(Table& t, Groups& gs) {
         const Key& k = entry.first;
         Group& g = entry.second;
         sketch_bytes.clear();
-        if (g.latency) g.latency->serialize(sketch_bytes);
+        if (!g.latency.empty()) g.latency.serialize(sketch_bytes);
         users_bytes.clear();
         sessions_bytes.clear();
         if (t.id_sets) {
@@ -327,8 +331,8 @@ void write_table(Table& t, Groups& gs) {
             v[i++] = Int64GetDatum(g.costed);
             v[i++] = Int64GetDatum(g.unpriced);
             for (int c = 0; c < kTokenCount; ++c) v[i++] = numeric_of(g.tokens[c]);
-            v[i++] = g.costed > 0 ? g.cost : NumericGetDatum(int64_to_numeric(0));
-            if (g.latency)
+            v[i++] = g.costed > 0 ? g.cost : numeric_of(0);
+            if (!g.latency.empty())
                 v[i++] = to_bytea(sketch_bytes);
             else
                 isnull[i++] = true;
@@ -383,20 +387,26 @@ void add(const Datum* values, const char* nulls) {
     live.bucket = floor_to(start, USECS_PER_HOUR);
     daily.bucket = floor_to(start, USECS_PER_DAY);
     live.present = daily.present = 0;
+    size_t h = 0;
     for (int i = 0; i < kDimCount; ++i) {
+        if (i == kDailyDimCount) daily.hash = h;
         if (nulls[kDims[i]] == 'n') {
             live.dims[i].clear();
             if (i < kDailyDimCount) daily.dims[i].clear();
+            h = h * 1000003u ^ 0x9e3779b97f4a7c15ULL;
             continue;
         }
         std::string_view v = text_datum(values[kDims[i]]);
         live.present |= uint8_t(1u << i);
         live.dims[i].assign(v.data(), v.size());
+        h = h * 1000003u ^ std::hash<std::string_view>()(v);
         if (i < kDailyDimCount) {
             daily.present |= uint8_t(1u << i);
             daily.dims[i].assign(v.data(), v.size());
         }
     }
+    live.hash = h ^ std::hash<int64>()(live.bucket) * 0xff51afd7ed558ccdULL;
+    daily.hash = daily.hash ^ std::hash<int64>()(daily.bucket) * 0xff51afd7ed558ccdULL;
     Group& hour = group_for(live_groups, live);
     Group& day = group_for(daily_groups, daily);
     add_to(live_groups, hour, values, nulls);
@@ -414,10 +424,16 @@ void add(const Datum* values, const char* nulls) {
         ++day.costed;
         compact_costs();
     }
+    // An id already in the set costs no allocation: it is looked up in a
+    // reused string first.
+    static std::string id;
     for (auto [c, ids] : {std::pair{int(col::user_id), &day.users}, std::pair{int(col::session_id), &day.sessions}}) {
         if (nulls[c] == 'n') continue;
-        auto inserted = ids->emplace(text_datum(values[c]));
-        if (inserted.second) daily_groups.bytes += inserted.first->size() + 48;
+        std::string_view v = text_datum(values[c]);
+        id.assign(v.data(), v.size());
+        if (ids->find(id) != ids->end()) continue;
+        ids->insert(id);
+        daily_groups.bytes += id.size() + 48;
     }
 }
 
