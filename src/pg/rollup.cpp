@@ -76,12 +76,28 @@ struct KeyHash {
     size_t operator()(const Key& k) const { return k.hash; }
 };
 
+// The keys (core::IdSet::key_of) of the users or sessions of a daily group,
+// appended as spans come (an id equal to the previous one is skipped without
+// hashing: the spans of a trace come together) and made unique now and then,
+// and when written.
+struct IdKeys {
+    std::vector<core::IdKey> keys;
+    size_t settled = 0;  // keys[0, settled) are sorted and unique
+    std::string last;    // the id of the last key appended
+};
+
 struct Group {
     int64 spans = 0, errors = 0, costed = 0, unpriced = 0;
     __int128 tokens[kTokenCount] = {};
-    Datum cost = (Datum)0;  // numeric in acc_cxt, valid when costed > 0
+    // The cost sum, valid when costed > 0: exact in units of 1e-18 USD with
+    // the largest display scale of the costs added (numeric_add's result
+    // scale), or, once a cost does not fit that, a numeric in acc_cxt.
+    __int128 cost_atto = 0;
+    int cost_dscale = 0;
+    bool cost_numeric = false;
+    Datum cost = (Datum)0;
     core::Sketch latency;  // empty: no span had a duration (written as NULL)
-    std::unordered_set<std::string> users, sessions;  // daily groups only: the ids (hashed when written)
+    IdKeys users, sessions;  // daily groups only
 };
 
 // The groups of one kind and a estimate of the memory they hold. Each kind is
@@ -113,7 +129,7 @@ void compact_costs() {
         MemoryContext old = MemoryContextSwitchTo(spare_cxt);
         for (Groups* gs : {&live_groups, &daily_groups})
             for (auto& entry : gs->map)
-                if (entry.second.costed > 0) entry.second.cost = datumCopy(entry.second.cost, false, -1);
+                if (entry.second.cost_numeric) entry.second.cost = datumCopy(entry.second.cost, false, -1);
         MemoryContextSwitchTo(old);
         MemoryContextReset(acc_cxt);
     });
@@ -152,6 +168,115 @@ Datum numeric_of(__int128 v) {
     } while (u != 0);
     if (negative) *--p = '-';
     return DirectFunctionCall3(numeric_in, CStringGetDatum(p), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+// 10^i, i in [0, 38].
+__int128 pow10_128(int i) {
+    static __int128 table[39];
+    if (table[0] == 0) {
+        table[0] = 1;
+        for (int k = 1; k < 39; ++k) table[k] = table[k - 1] * 10;
+    }
+    return table[i];
+}
+
+// A numeric as an integer of 1e-18 units and its display scale, read from
+// its stored form (see PostgreSQL's numeric.c: a short or long header, then
+// base-10000 digits); false for NaN, infinities, more than 18 decimals or
+// 10^20 and more.
+bool numeric_to_atto(Datum d, __int128& out, int& dscale) {
+    struct varlena* v = reinterpret_cast<struct varlena*>(DatumGetPointer(d));
+    if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v)) return false;  // compressed or external: not here
+    const char* p = VARDATA_ANY(v);
+    const size_t len = VARSIZE_ANY_EXHDR(v);
+    if (len < 2) return false;
+    uint16 header;
+    std::memcpy(&header, p, 2);
+    int sign, weight;
+    size_t first;
+    if ((header & 0xC000) == 0xC000) return false;  // NaN, +-Infinity
+    if (header & 0x8000) {                           // short format
+        sign = (header & 0x2000) ? -1 : 1;
+        dscale = (header & 0x1F80) >> 7;
+        weight = (header & 0x0040) ? int(~0x003F | (header & 0x003F)) : int(header & 0x003F);
+        first = 2;
+    } else {
+        if (len < 4) return false;
+        sign = (header & 0x4000) ? -1 : 1;
+        dscale = header & 0x3FFF;
+        int16 w;
+        std::memcpy(&w, p + 2, 2);
+        weight = w;
+        first = 4;
+    }
+    if (dscale > 18 || weight > 4) return false;
+    __int128 acc = 0;
+    const size_t ndigits = (len - first) / 2;
+    for (size_t i = 0; i < ndigits; ++i) {
+        int16 digit;
+        std::memcpy(&digit, p + first + 2 * i, 2);
+        if (digit < 0 || digit >= 10000) return false;
+        const int e = 4 * (weight - int(i)) + 18;  // the digit's power of ten in 1e-18 units
+        if (e >= 0) {
+            acc += __int128(digit) * pow10_128(e);
+        } else {
+            if (e < -4 || digit % int(pow10_128(-e)) != 0) return false;
+            acc += digit / int(pow10_128(-e));
+        }
+    }
+    out = sign < 0 ? -acc : acc;
+    return true;
+}
+
+// The numeric of `atto` 1e-18 units with `dscale` decimals (atto is a
+// multiple of 10^(18 - dscale)).
+Datum numeric_of_atto(__int128 atto, int dscale) {
+    char digits[64];
+    char* p = digits + sizeof digits;
+    *--p = '\0';
+    const bool negative = atto < 0;
+    unsigned __int128 u = negative ? (unsigned __int128)(-(atto + 1)) + 1 : (unsigned __int128)atto;
+    u /= (unsigned __int128)pow10_128(18 - dscale);
+    for (int k = 0; k < dscale; ++k) {
+        *--p = char('0' + int(u % 10));
+        u /= 10;
+    }
+    if (dscale > 0) *--p = '.';
+    do {
+        *--p = char('0' + int(u % 10));
+        u /= 10;
+    } while (u != 0);
+    if (negative) *--p = '-';
+    return DirectFunctionCall3(numeric_in, CStringGetDatum(p), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+// Adds one cost to a group's sum.
+void add_cost(Group& g, Datum v) {
+    __int128 atto = 0;
+    int dscale = 0;
+    if (!g.cost_numeric && numeric_to_atto(v, atto, dscale)) {
+        __int128 total;
+        if (!__builtin_add_overflow(g.cost_atto, atto, &total) && (total < 0 ? -total : total) < pow10_128(38)) {
+            g.cost_atto = total;
+            g.cost_dscale = std::max(g.cost_dscale, dscale);
+            return;
+        }
+    }
+    // Past what 1e-18 units hold: numeric from here on.
+    pg_guard([&] {
+        MemoryContext old = MemoryContextSwitchTo(acc_cxt);
+        if (!g.cost_numeric) {
+            g.cost = g.costed > 0 ? numeric_of_atto(g.cost_atto, g.cost_dscale) : datumCopy(v, false, -1);
+            const bool first = g.costed == 0;
+            g.cost_numeric = true;
+            if (first) {
+                MemoryContextSwitchTo(old);
+                return;
+            }
+        }
+        g.cost = DirectFunctionCall2(numeric_add, g.cost, v);
+        MemoryContextSwitchTo(old);
+    });
 }
 
 Oid sketch_type() {
@@ -228,6 +353,9 @@ void add_to(Groups& gs, Group& g, const Datum* values, const char* nulls) {
 // The group of `key` (added, and its memory counted, when new). The key is
 // copied only when it is new: callers reuse one key object.
 Group& group_for(Groups& gs, const Key& key) {
+    // A statement with many groups gets the buckets for all of them at once
+    // (no rehash on the way); a single-row INSERT never allocates them.
+    if (gs.map.size() == 1024) gs.map.reserve(gs.max_groups);
     auto [it, inserted] = gs.map.try_emplace(key);
     if (inserted) {
         size_t key_bytes = sizeof(Key) + sizeof(Group);
@@ -296,11 +424,8 @@ void write_table(Table& t, Groups& gs) {
         sessions_bytes.clear();
         if (t.id_sets) {
             for (auto [ids, out] : {std::pair{&g.users, &users_bytes}, std::pair{&g.sessions, &sessions_bytes}}) {
-                std::vector<core::IdKey> keys;
-                keys.reserve(ids->size());
-                for (const std::string& id : *ids) keys.push_back(core::IdSet::key_of(id));
                 core::IdSet set;
-                set.add_keys(std::move(keys));
+                set.add_keys(std::move(ids->keys));
                 set.serialize(*out);
             }
         }
@@ -331,7 +456,9 @@ void write_table(Table& t, Groups& gs) {
             v[i++] = Int64GetDatum(g.costed);
             v[i++] = Int64GetDatum(g.unpriced);
             for (int c = 0; c < kTokenCount; ++c) v[i++] = numeric_of(g.tokens[c]);
-            v[i++] = g.costed > 0 ? g.cost : numeric_of(0);
+            v[i++] = g.costed == 0      ? numeric_of(0)
+                      : g.cost_numeric ? g.cost
+                                       : numeric_of_atto(g.cost_atto, g.cost_dscale);
             if (!g.latency.empty())
                 v[i++] = to_bytea(sketch_bytes);
             else
@@ -412,28 +539,28 @@ void add(const Datum* values, const char* nulls) {
     add_to(live_groups, hour, values, nulls);
     add_to(daily_groups, day, values, nulls);
     if (nulls[col::cost_usd] != 'n') {
-        // Both sums in one guarded call.
         Datum v = values[col::cost_usd];
-        pg_guard([&] {
-            MemoryContext old = MemoryContextSwitchTo(acc_cxt);
-            for (Group* g : {&hour, &day})
-                g->cost = g->costed > 0 ? DirectFunctionCall2(numeric_add, g->cost, v) : datumCopy(v, false, -1);
-            MemoryContextSwitchTo(old);
-        });
+        add_cost(hour, v);
+        add_cost(day, v);
         ++hour.costed;
         ++day.costed;
         compact_costs();
     }
-    // An id already in the set costs no allocation: it is looked up in a
-    // reused string first.
-    static std::string id;
     for (auto [c, ids] : {std::pair{int(col::user_id), &day.users}, std::pair{int(col::session_id), &day.sessions}}) {
         if (nulls[c] == 'n') continue;
         std::string_view v = text_datum(values[c]);
-        id.assign(v.data(), v.size());
-        if (ids->find(id) != ids->end()) continue;
-        ids->insert(id);
-        daily_groups.bytes += id.size() + 48;
+        if (!ids->keys.empty() && v == ids->last) continue;
+        ids->last.assign(v.data(), v.size());
+        ids->keys.push_back(core::IdSet::key_of(v));
+        daily_groups.bytes += sizeof(core::IdKey);
+        // Twice as many keys as were unique at the last count: count again.
+        if (ids->keys.size() >= 1024 && ids->keys.size() >= 2 * ids->settled) {
+            const size_t before = ids->keys.size();
+            std::sort(ids->keys.begin(), ids->keys.end());
+            ids->keys.erase(std::unique(ids->keys.begin(), ids->keys.end()), ids->keys.end());
+            ids->settled = ids->keys.size();
+            daily_groups.bytes -= (before - ids->settled) * sizeof(core::IdKey);
+        }
     }
 }
 
