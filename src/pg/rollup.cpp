@@ -229,8 +229,11 @@ bool numeric_to_atto(Datum d, __int128& out, int& dscale) {
 }
 
 // The numeric of `atto` 1e-18 units with `dscale` decimals (atto is a
-// multiple of 10^(18 - dscale)).
-Datum numeric_of_atto(__int128 atto, int dscale) {
+// multiple of 10^(18 - dscale)), as numeric_in would make it from its text:
+// built in the stored form of PostgreSQL's numeric.c (short header, base-10000
+// digits without leading or trailing zero digits), or through numeric_in
+// where that does not apply.
+Datum numeric_of_atto_text(__int128 atto, int dscale) {
     char digits[64];
     char* p = digits + sizeof digits;
     *--p = '\0';
@@ -248,6 +251,40 @@ Datum numeric_of_atto(__int128 atto, int dscale) {
     } while (u != 0);
     if (negative) *--p = '-';
     return DirectFunctionCall3(numeric_in, CStringGetDatum(p), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+Datum numeric_of_atto(__int128 atto, int dscale) {
+    const bool negative = atto < 0;
+    unsigned __int128 u = negative ? (unsigned __int128)(-(atto + 1)) + 1 : (unsigned __int128)atto;
+    // m = |value| x 10000^groups, groups = the base-10000 digits after the point
+    const int groups = (dscale + 3) / 4;
+    if (4 * groups <= 18) {
+        u /= (unsigned __int128)pow10_128(18 - 4 * groups);
+    } else {
+        if (u >= (unsigned __int128)pow10_128(36)) return numeric_of_atto_text(atto, dscale);
+        u *= (unsigned __int128)pow10_128(4 * groups - 18);
+    }
+    uint16 d[16];  // least significant first
+    int n = 0;
+    while (u != 0) {
+        d[n++] = uint16(u % 10000);
+        u /= 10000;
+    }
+    int low = 0;  // trailing zero digits are not stored
+    while (low < n && d[low] == 0) ++low;
+    const int ndigits = n - low;
+    const int weight = ndigits == 0 ? 0 : n - 1 - groups;
+    const size_t len = VARHDRSZ + sizeof(uint16) + sizeof(int16) * size_t(ndigits);
+    char* result = static_cast<char*>(palloc(len));
+    SET_VARSIZE(result, len);
+    const uint16 header = uint16(0x8000 | (negative && ndigits > 0 ? 0x2000 : 0) | (dscale << 7) |
+                                 (weight < 0 ? 0x0040 : 0) | (weight & 0x003F));
+    std::memcpy(result + VARHDRSZ, &header, sizeof header);
+    for (int i = 0; i < ndigits; ++i) {
+        const int16 digit = int16(d[n - 1 - i]);
+        std::memcpy(result + VARHDRSZ + sizeof(uint16) + sizeof(int16) * size_t(i), &digit, sizeof digit);
+    }
+    return PointerGetDatum(result);
 }
 
 // Adds one cost to a group's sum.
