@@ -124,7 +124,10 @@ Sketch::Sketch(double alpha, uint32_t max_buckets) {
                          "sketch bucket limit must be between 16 and 65536");
     alpha_ = alpha;
     gamma_ = (1 + alpha) / (1 - alpha);
-    log_gamma_ = std::log(gamma_);
+    // The default accuracy's logarithm is computed once (rollups make a
+    // sketch per group).
+    static const double default_log_gamma = std::log((1 + kDefaultAlpha) / (1 - kDefaultAlpha));
+    log_gamma_ = alpha == kDefaultAlpha ? default_log_gamma : std::log(gamma_);
     max_buckets_ = max_buckets;
 }
 

@@ -97,7 +97,9 @@ struct Group {
     bool cost_numeric = false;
     Datum cost = (Datum)0;
     core::Sketch latency;  // empty: no span had a duration (written as NULL)
-    IdKeys users, sessions;  // daily groups only
+    // daily groups only (a live group, of which a COPY makes thousands, holds
+    // no room for them)
+    std::unique_ptr<IdKeys[]> ids;  // [0] users, [1] sessions
 };
 
 // The groups of one kind and a estimate of the memory they hold. Each kind is
@@ -460,10 +462,10 @@ void write_table(Table& t, Groups& gs) {
         users_bytes.clear();
         sessions_bytes.clear();
         if (t.id_sets) {
-            for (auto [ids, out] : {std::pair{&g.users, &users_bytes}, std::pair{&g.sessions, &sessions_bytes}}) {
+            for (int k = 0; k < 2; ++k) {
                 core::IdSet set;
-                set.add_keys(std::move(ids->keys));
-                set.serialize(*out);
+                if (g.ids) set.add_keys(std::move(g.ids[k].keys));
+                set.serialize(k == 0 ? users_bytes : sessions_bytes);
             }
         }
         pg_guard([&] {
@@ -583,8 +585,11 @@ void add(const Datum* values, const char* nulls) {
         ++day.costed;
         compact_costs();
     }
-    for (auto [c, ids] : {std::pair{int(col::user_id), &day.users}, std::pair{int(col::session_id), &day.sessions}}) {
+    for (int k = 0; k < 2; ++k) {
+        const int c = k == 0 ? int(col::user_id) : int(col::session_id);
         if (nulls[c] == 'n') continue;
+        if (!day.ids) day.ids = std::make_unique<IdKeys[]>(2);
+        IdKeys* ids = &day.ids[k];
         std::string_view v = text_datum(values[c]);
         if (!ids->keys.empty() && v == ids->last) continue;
         ids->last.assign(v.data(), v.size());
