@@ -58,17 +58,38 @@ constexpr size_t kMaxLiveBytes = 16 * 1024 * 1024;
 constexpr size_t kMaxDailyGroups = 4096;
 constexpr size_t kMaxDailyBytes = 4 * 1024 * 1024;
 
+// A group's key: its bucket and its grouping values packed in one string
+// (each value as a 4-byte length, kNullLength for NULL, then its bytes), so
+// that a group costs one small object and at most one allocation for them.
+constexpr uint32_t kNullLength = 0xFFFFFFFFu;
+
 struct Key {
     int64 bucket = 0;  // TimestampTz of the hour's start (live) or the UTC day's start (daily)
-    std::string dims[kDimCount];
-    uint8_t present = 0;  // bit i: dims[i] is not NULL
-    size_t hash = 0;      // of all the above, set by add() (each dimension is hashed once per span)
+    std::string packed;
+    size_t hash = 0;  // of all the above, set by add() (each value is hashed once per span)
 
-    bool operator==(const Key& o) const {
-        if (hash != o.hash || bucket != o.bucket || present != o.present) return false;
-        for (int i = 0; i < kDimCount; ++i)
-            if (dims[i] != o.dims[i]) return false;
-        return true;
+    bool operator==(const Key& o) const { return hash == o.hash && bucket == o.bucket && packed == o.packed; }
+
+    // Appends one value (NULL when v.data() is null).
+    void append(std::string_view v) {
+        const uint32_t len = v.data() ? uint32_t(v.size()) : kNullLength;
+        packed.append(reinterpret_cast<const char*>(&len), sizeof len);
+        if (v.data()) packed.append(v.data(), v.size());
+    }
+    // The values, in order (a null data() for NULL).
+    void unpack(std::string_view* out, int n) const {
+        size_t at = 0;
+        for (int i = 0; i < n; ++i) {
+            uint32_t len;
+            std::memcpy(&len, packed.data() + at, sizeof len);
+            at += sizeof len;
+            if (len == kNullLength) {
+                out[i] = std::string_view();
+            } else {
+                out[i] = std::string_view(packed.data() + at, len);
+                at += len;
+            }
+        }
     }
 };
 
@@ -397,9 +418,7 @@ Group& group_for(Groups& gs, const Key& key) {
     if (gs.map.size() == 1024) gs.map.reserve(gs.max_groups);
     auto [it, inserted] = gs.map.try_emplace(key);
     if (inserted) {
-        size_t key_bytes = sizeof(Key) + sizeof(Group);
-        for (const std::string& d : key.dims) key_bytes += d.size();
-        gs.bytes += key_bytes;
+        gs.bytes += sizeof(Key) + sizeof(Group) + key.packed.size();
     }
     return it->second;
 }
@@ -484,9 +503,11 @@ void write_table(Table& t, Groups& gs) {
                 v[i++] = DateADTGetDatum(DateADT(k.bucket / USECS_PER_DAY));
             else
                 v[i++] = TimestampTzGetDatum(k.bucket);
+            std::string_view dims[kDimCount];
+            k.unpack(dims, t.dims);
             for (int d = 0; d < t.dims; ++d, ++i) {
-                if (k.present & (1u << d))
-                    v[i] = PointerGetDatum(cstring_to_text_with_len(k.dims[d].data(), int(k.dims[d].size())));
+                if (dims[d].data())
+                    v[i] = PointerGetDatum(cstring_to_text_with_len(dims[d].data(), int(dims[d].size())));
                 else
                     isnull[i] = true;
             }
@@ -552,24 +573,23 @@ void add(const Datum* values, const char* nulls) {
     // whole multiples of the unit from it.
     live.bucket = floor_to(start, USECS_PER_HOUR);
     daily.bucket = floor_to(start, USECS_PER_DAY);
-    live.present = daily.present = 0;
+    live.packed.clear();
+    daily.packed.clear();
     size_t h = 0;
     for (int i = 0; i < kDimCount; ++i) {
-        if (i == kDailyDimCount) daily.hash = h;
+        if (i == kDailyDimCount) {
+            daily.hash = h;
+            daily.packed = live.packed;
+        }
         if (nulls[kDims[i]] == 'n') {
-            live.dims[i].clear();
-            if (i < kDailyDimCount) daily.dims[i].clear();
+            live.append(std::string_view());
             h = h * 1000003u ^ 0x9e3779b97f4a7c15ULL;
             continue;
         }
         std::string_view v = text_datum(values[kDims[i]]);
-        live.present |= uint8_t(1u << i);
-        live.dims[i].assign(v.data(), v.size());
+        if (v.data() == nullptr) v = std::string_view("", 0);  // an empty text is not NULL
+        live.append(v);
         h = h * 1000003u ^ std::hash<std::string_view>()(v);
-        if (i < kDailyDimCount) {
-            daily.present |= uint8_t(1u << i);
-            daily.dims[i].assign(v.data(), v.size());
-        }
     }
     live.hash = h ^ std::hash<int64>()(live.bucket) * 0xff51afd7ed558ccdULL;
     daily.hash = daily.hash ^ std::hash<int64>()(daily.bucket) * 0xff51afd7ed558ccdULL;
