@@ -1,6 +1,8 @@
 // JSON tape replay, element emission and compact JSON text output.
 #include "core/json_tape.hpp"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -94,6 +96,13 @@ void append_json_string(std::string& out, std::string_view s) {
 size_t format_double(char* buf, size_t size, double v) {
     if (!std::isfinite(v)) v = 0;  // JSON input never holds NaN or infinity
     auto res = std::to_chars(buf, buf + size, v);
+    // The shortest form of a whole number from 2^63 up to 10^21 is its digits
+    // ("179619999999999901696"): JSON parsers that read such a literal as an
+    // integer refuse it as too large (ours included), so it is written in
+    // exponent form instead, which reads back as the same double.
+    if (std::fabs(v) >= 9223372036854775808.0 &&
+        std::find_if(buf, res.ptr, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == res.ptr)
+        res = std::to_chars(buf, buf + size, v, std::chars_format::scientific);
     return size_t(res.ptr - buf);
 }
 
