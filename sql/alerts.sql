@@ -347,6 +347,15 @@ SELECT pg_temp.spans('w6', 1);
 SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
 SELECT * FROM pg_temp.new_alerts();
 
+-- A firing rule that is disabled resolves at the next evaluation, once
+SELECT pg_temp.mark();
+SELECT rule, state FROM llmtrace.alerts a JOIN llmtrace.alert_state s ON s.rule_id = a.rule_id AND s.firing
+WHERE a.rule = 'w tokens' ORDER BY a.id DESC LIMIT 1;
+UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'w tokens';
+SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated, llmtrace.evaluate_alerts() AS again;
+SELECT n.*, a.details->>'reason' AS reason FROM pg_temp.new_alerts() n
+JOIN llmtrace.alerts a ON a.rule = n.rule AND a.state = n.state AND a.id > (SELECT max(id) FROM pg_temp.seen);
+
 -- The payload of a windowed alert: state, value, threshold, scope
 SELECT llmtrace.alert_payload(a)::jsonb - 'id' - 'rule_id' AS payload
 FROM llmtrace.alerts a WHERE a.kind = 'no_traffic' ORDER BY a.id;

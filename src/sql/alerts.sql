@@ -666,14 +666,38 @@ BEGIN
         PERFORM pg_notify(channel, llmtrace.alert_payload(a));
         n := n + 1;
     END LOOP;
+    -- A firing rule that was disabled resolves: nothing watches it any more.
+    -- (A deleted rule's state goes with it, silently.)
+    IF rule_ids IS NULL THEN
+        FOR r IN
+            SELECT ar.*, s.scope_key AS state_key FROM llmtrace.alert_rules ar
+            JOIN llmtrace.alert_state s ON s.rule_id = ar.id AND s.firing
+            WHERE NOT ar.enabled AND ar.time_window IS NOT NULL
+            ORDER BY ar.id
+        LOOP
+            CONTINUE WHEN NOT pg_try_advisory_xact_lock(
+                hashtextextended(r.id::text || ':' || encode(r.state_key, 'hex'), 7));
+            UPDATE llmtrace.alert_state s SET firing = false
+            WHERE s.rule_id = r.id AND s.scope_key = r.state_key AND s.firing;
+            CONTINUE WHEN NOT FOUND;
+            INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, state, value, threshold, scope, details)
+            VALUES (r.id, r.name, r.kind, r.severity, 'resolved', NULL, r.threshold,
+                    jsonb_build_object('project', r.project, 'environment', r.environment,
+                                       'provider', r.provider, 'model', r.model),
+                    jsonb_build_object('window', r.time_window::text, 'reason', 'rule disabled'))
+            RETURNING * INTO a;
+            PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+            n := n + 1;
+        END LOOP;
+    END IF;
     RETURN n;
 END
 $$;
 
 COMMENT ON FUNCTION llmtrace.evaluate_window_rules(bigint[], boolean) IS
     'Internal: evaluates windowed rules (NULL: all) from their per-minute sums; writes a firing '
-    'alert when a condition starts (after the cooldown) and a resolved one when it clears; returns '
-    'the alerts written.';
+    'alert when a condition starts (after the cooldown) and a resolved one when it clears or (NULL) '
+    'when a firing rule was disabled; returns the alerts written.';
 
 -- What a scheduler calls every minute: the rules whose condition changes with
 -- time and with other sessions' commits. Idempotent and safe to run
