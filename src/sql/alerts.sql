@@ -357,6 +357,35 @@ $$;
 COMMENT ON FUNCTION llmtrace.alert_payload(llmtrace.alerts) IS
     'The compact JSON of an alert sent with NOTIFY (under 8000 bytes).';
 
+-- Writes one alert and sends its NOTIFY (in the caller's transaction: a
+-- rollback takes both). The scope is the project, environment, provider and
+-- model given. Called by the functions below only.
+CREATE FUNCTION llmtrace.write_alert(rule_id bigint, rule text, kind text, severity text, state text,
+                                     value numeric, threshold numeric, project text, environment text,
+                                     provider text, model text, trace_id text, span_id text,
+                                     details jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a llmtrace.alerts;
+BEGIN
+    INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, state, value, threshold, scope,
+                                 trace_id, span_id, details)
+    VALUES (rule_id, rule, kind, severity, state, value, threshold,
+            jsonb_build_object('project', project, 'environment', environment,
+                               'provider', provider, 'model', model),
+            trace_id, span_id, coalesce(details, '{}'))
+    RETURNING * INTO a;
+    PERFORM pg_notify(llmtrace.notify_channel(), llmtrace.alert_payload(a));
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.write_alert(bigint, text, text, text, text, numeric, numeric, text, text,
+                                         text, text, text, text, jsonb) IS
+    'Internal: writes an alert to llmtrace.alerts and sends its NOTIFY.';
+
 -- Fires the per-span candidates of one ingest statement: element i is rule
 -- rule_ids[i] for the scope (projects[i], environments[i], providers[i],
 -- models[i]) with the value and span that crossed its threshold. Each fires
@@ -375,10 +404,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c record;
-    a llmtrace.alerts;
     last timestamptz;
     key bytea;
-    channel text := llmtrace.notify_channel();
 BEGIN
     FOR c IN
         SELECT u.i, r.id AS rule_id, r.name, r.kind, r.severity, r.threshold, r.cooldown,
@@ -407,14 +434,9 @@ BEGIN
             WHERE s.last_fired <= excluded.last_fired - c.cooldown;
         fired := FOUND;
         IF fired THEN
-            INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, value, threshold, scope,
-                                         trace_id, span_id)
-            VALUES (c.rule_id, c.name, c.kind, c.severity, c.val, c.threshold,
-                    jsonb_build_object('project', c.project, 'environment', c.environment,
-                                       'provider', c.provider, 'model', c.model),
-                    c.trace_id, c.span_id)
-            RETURNING * INTO a;
-            PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+            PERFORM llmtrace.write_alert(c.rule_id, c.name, c.kind, c.severity, 'firing', c.val,
+                                         c.threshold, c.project, c.environment, c.provider, c.model,
+                                         c.trace_id, c.span_id, NULL);
             quiet_until := now() + c.cooldown;
         ELSE
             SELECT s.last_fired INTO last FROM llmtrace.alert_state s
@@ -449,8 +471,6 @@ DECLARE
     today date := (now() AT TIME ZONE 'UTC')::date;
     total numeric;
     key bytea;
-    a llmtrace.alerts;
-    channel text := llmtrace.notify_channel();
 BEGIN
     FOR r IN
         SELECT * FROM llmtrace.alert_rules ar
@@ -486,13 +506,9 @@ BEGIN
         ON CONFLICT DO NOTHING;
         fired := FOUND;
         IF fired THEN
-            INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, value, threshold, scope, details)
-            VALUES (r.id, r.name, r.kind, r.severity, total, r.threshold,
-                    jsonb_build_object('project', r.project, 'environment', r.environment,
-                                       'provider', r.provider, 'model', r.model),
-                    jsonb_build_object('day', today))
-            RETURNING * INTO a;
-            PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+            PERFORM llmtrace.write_alert(r.id, r.name, r.kind, r.severity, 'firing', total, r.threshold,
+                                         r.project, r.environment, r.provider, r.model, NULL, NULL,
+                                         jsonb_build_object('day', today));
         END IF;
         RETURN NEXT;
     END LOOP;
@@ -551,8 +567,6 @@ DECLARE
     val numeric;
     cond boolean;
     new_state text;
-    a llmtrace.alerts;
-    channel text := llmtrace.notify_channel();
 BEGIN
     compacted := exact OR (SELECT c.compacted_at < now() - interval '1 second'
                            FROM llmtrace.alert_window_compaction c);
@@ -656,14 +670,10 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
-        INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, state, value, threshold, scope, details)
-        VALUES (r.id, r.name, r.kind, r.severity, new_state, val, r.threshold,
-                jsonb_build_object('project', r.project, 'environment', r.environment,
-                                   'provider', r.provider, 'model', r.model),
-                jsonb_build_object('window', r.time_window::text, 'window_start', horizon,
-                                   'spans', w.spans, 'min_spans', r.min_spans))
-        RETURNING * INTO a;
-        PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+        PERFORM llmtrace.write_alert(r.id, r.name, r.kind, r.severity, new_state, val, r.threshold,
+                                     r.project, r.environment, r.provider, r.model, NULL, NULL,
+                                     jsonb_build_object('window', r.time_window::text, 'window_start', horizon,
+                                                        'spans', w.spans, 'min_spans', r.min_spans));
         n := n + 1;
     END LOOP;
     -- A firing rule that was disabled resolves: nothing watches it any more.
@@ -680,13 +690,10 @@ BEGIN
             UPDATE llmtrace.alert_state s SET firing = false
             WHERE s.rule_id = r.id AND s.scope_key = r.state_key AND s.firing;
             CONTINUE WHEN NOT FOUND;
-            INSERT INTO llmtrace.alerts (rule_id, rule, kind, severity, state, value, threshold, scope, details)
-            VALUES (r.id, r.name, r.kind, r.severity, 'resolved', NULL, r.threshold,
-                    jsonb_build_object('project', r.project, 'environment', r.environment,
-                                       'provider', r.provider, 'model', r.model),
-                    jsonb_build_object('window', r.time_window::text, 'reason', 'rule disabled'))
-            RETURNING * INTO a;
-            PERFORM pg_notify(channel, llmtrace.alert_payload(a));
+            PERFORM llmtrace.write_alert(r.id, r.name, r.kind, r.severity, 'resolved', NULL, r.threshold,
+                                         r.project, r.environment, r.provider, r.model, NULL, NULL,
+                                         jsonb_build_object('window', r.time_window::text,
+                                                            'reason', 'rule disabled'));
             n := n + 1;
         END LOOP;
     END IF;
@@ -758,6 +765,8 @@ COMMENT ON FUNCTION llmtrace.recent_alerts(integer) IS
 REVOKE ALL ON llmtrace.alert_rules, llmtrace.alert_rules_version, llmtrace.alerts,
     llmtrace.alert_state, llmtrace.alert_pending, llmtrace.alert_window_deltas,
     llmtrace.alert_window_minutes, llmtrace.alert_window_compaction FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmtrace.write_alert(bigint, text, text, text, text, numeric, numeric, text, text,
+                                             text, text, text, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.alert_rules_check(), llmtrace.alert_rules_changed(),
     llmtrace.alert_rules_invalidate(),
     llmtrace.notify_channel(), llmtrace.alert_payload(llmtrace.alerts),
