@@ -16,7 +16,7 @@
 # Environment:
 #   PARTS              which parts to run                                  (1 2 3 4)
 #   N                  part 1: payloads of the gen_workload.sql workload   (20000)
-#   ROUNDS             part 1: COPY rounds, each one rollups on + one off  (5)
+#   ROUNDS             part 1: COPY rounds, each one rollups on + one off  (9)
 #   PGBENCH_SECONDS    parts 2 and 3: seconds of each pgbench run          (20)
 #   PGBENCH_RUNS       part 2: pgbench runs per setting (on, off)          (3)
 #   PGBENCH_CLIENTS    part 2: pgbench clients (and threads)               (2)
@@ -44,7 +44,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 
 PARTS=${PARTS:-1 2 3 4}
 N=${N:-20000}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-9}
 PGBENCH_SECONDS=${PGBENCH_SECONDS:-20}
 PGBENCH_RUNS=${PGBENCH_RUNS:-3}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-2}
