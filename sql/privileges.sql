@@ -105,7 +105,23 @@ SELECT count(*) FROM llmtrace.alert_window_minutes;
 INSERT INTO llmtrace.alert_window_deltas (minute, spans, errors, tokens, cost_usd, quarantined)
 VALUES (now(), 1000, 1000, 0, 0, 0);
 SET llmtrace.notify_channel = 'elsewhere';
+SET llmtrace.store_content = 'full';
 RESET ROLE;
+-- Nor before the library is loaded in its session: set then, the value waits
+-- as a placeholder, and loading the library refuses it (a warning); the
+-- database's 'none' holds and no content is stored.
+ALTER DATABASE :"DBNAME" SET llmtrace.store_content = 'none';
+\set superuser :USER
+\c - regress_llmtrace_w
+SET llmtrace.store_content = 'full';
+SELECT llmtrace.ingest_json('{"trace_id":"priv","span_id":"w6","start_time":"2024-07-01T00:00:06Z","input":"a secret prompt","output":"a secret answer"}') AS w6;
+SHOW llmtrace.store_content;
+\c - :superuser
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+ALTER DATABASE :"DBNAME" RESET llmtrace.store_content;
+SELECT input IS NULL AND output IS NULL AS no_content FROM llmtrace.spans WHERE span_id = 'w6';
+DELETE FROM llmtrace.spans WHERE span_id = 'w6';
 SELECT rule, value, span_id FROM llmtrace.alerts WHERE span_id = 'w4';
 -- the writer's windowed span fired its rule when the statement ended
 SELECT rule, state, value FROM llmtrace.alerts WHERE rule = 'priv window';
@@ -143,6 +159,10 @@ RESET ROLE;
 -- llmtrace_admin: prices and quarantine housekeeping (and ingest).
 -- ---------------------------------------------------------------------------
 SET ROLE regress_llmtrace_a;
+-- whether content is stored is the admin's to set
+SET llmtrace.store_content = 'none';
+SHOW llmtrace.store_content;
+RESET llmtrace.store_content;
 INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok)
 VALUES ('regress', 'regress-model', 1, 2);
 SELECT llmtrace.ingest_json('{"trace_id":"priv","span_id":"a1","start_time":"2024-07-01T00:00:03Z","provider":"regress","model":"regress-model","usage":{"prompt_tokens":1000000,"completion_tokens":1000000}}') AS a1;

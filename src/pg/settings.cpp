@@ -49,7 +49,7 @@ void define_settings() {
         "llmtrace.store_content",
         "Whether message content (input, output) is stored with each span.",
         "full: stored as sent; none: input and output are NULL and content attributes dropped.",
-        &store_content, kStoreFull, kStoreContentOptions, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+        &store_content, kStoreFull, kStoreContentOptions, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     // Limits protect the server from what a writer sends. They are PGC_SUSET:
     // a role that may only ingest cannot raise them (a superuser sets them per
     // database or role with ALTER DATABASE/ROLE ... SET).

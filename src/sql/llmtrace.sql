@@ -721,6 +721,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA llmtrace FROM PUBLIC;
 -- Trigger functions need no EXECUTE grant to fire (PostgreSQL checks it only
 -- at CREATE TRIGGER), so no role gets one: nobody can attach them elsewhere.
 GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
+-- Whether content is stored is the admin's decision, not a writer's: the
+-- setting is superuser-only (a session cannot override a database-wide
+-- 'none'), and llmtrace_admin may set it too.
+GRANT SET ON PARAMETER llmtrace.store_content TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.ingest_json(text) TO llmtrace_writer, llmtrace_admin;
 
 -- Readers: spans, prices, the quarantine; cost() reads prices, so it is theirs

@@ -362,6 +362,10 @@ GRANT UPDATE (cost_usd, cost_status) ON llmtrace.spans TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.valid_price(numeric) TO llmtrace_admin;
 -- (also invalidates the view's cached triggers in every backend)
 GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
+-- Whether content is stored is the admin's decision, not a writer's: the
+-- setting is superuser-only (a session cannot override a database-wide
+-- 'none'), and llmtrace_admin may set it too.
+GRANT SET ON PARAMETER llmtrace.store_content TO llmtrace_admin;
 
 -- @SUMMARIES@
 
