@@ -2,6 +2,7 @@
 #include "pg/alerts.hpp"
 
 #include "core/sketch.hpp"
+#include "pg/exact_sum.hpp"
 #include "pg/guard.hpp"
 #include "pg/price_cache.hpp"
 #include "pg/span_columns.hpp"
@@ -130,8 +131,7 @@ std::vector<Scope> scopes;
 struct WindowSums {
     int64 spans = 0, errors = 0, quarantined = 0;
     __int128 tokens = 0;
-    Datum cost = (Datum)0;  // numeric in win_cxt, valid when costed
-    bool costed = false;
+    ExactSum cost;  // its numeric fallback lives in win_cxt
     std::unique_ptr<core::Sketch> latency;
 };
 struct WindowKey {
@@ -168,15 +168,16 @@ void ensure_window_contexts() {
     });
 }
 
-// Every cost sum is a new numeric: when the old ones take more than 1 MB, the
-// current sums move to the other context and this one is emptied.
+// Cost sums that fell back to numeric make a new numeric per span: when the
+// old ones take more than 1 MB, the current sums move to the other context and
+// this one is emptied.
 void compact_window_costs() {
     if (MemoryContextMemAllocated(win_cxt, false) < 1024 * 1024) return;
     pg_guard([] {
         MemoryContextReset(win_spare_cxt);
         MemoryContext old = MemoryContextSwitchTo(win_spare_cxt);
         for (auto& entry : windows)
-            if (entry.second.costed) entry.second.cost = datumCopy(entry.second.cost, false, -1);
+            entry.second.cost.copy_numeric();
         MemoryContextSwitchTo(old);
         MemoryContextReset(win_cxt);
     });
@@ -335,31 +336,9 @@ void add_to_window(size_t scope, const Datum* values, const char* nulls) {
     }
     if (sc.needs_cost && nulls[col::cost_usd] != 'n') {
         ensure_window_contexts();
-        Datum v = values[col::cost_usd];
-        pg_guard([&] {
-            MemoryContext old = MemoryContextSwitchTo(win_cxt);
-            w.cost = w.costed ? DirectFunctionCall2(numeric_add, w.cost, v) : datumCopy(v, false, -1);
-            MemoryContextSwitchTo(old);
-        });
-        w.costed = true;
+        w.cost.add(values[col::cost_usd], win_cxt);
         compact_window_costs();
     }
-}
-
-// A numeric Datum of an exact integer.
-Datum numeric_of(__int128 v) {
-    if (v >= INT64_MIN && v <= INT64_MAX) return NumericGetDatum(int64_to_numeric(int64(v)));
-    char digits[48];
-    char* p = digits + sizeof digits;
-    *--p = '\0';
-    bool negative = v < 0;
-    unsigned __int128 u = negative ? (unsigned __int128)(-(v + 1)) + 1 : (unsigned __int128)v;
-    do {
-        *--p = char('0' + int(u % 10));
-        u /= 10;
-    } while (u != 0);
-    if (negative) *--p = '-';
-    return DirectFunctionCall3(numeric_in, CStringGetDatum(p), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 }
 
 constexpr int kWindowColumns = 4 + 7;
@@ -582,7 +561,7 @@ void write_windows() {
             v[5] = Int64GetDatum(w.spans);
             v[6] = Int64GetDatum(w.errors);
             v[7] = numeric_of(w.tokens);
-            v[8] = w.costed ? w.cost : NumericGetDatum(int64_to_numeric(0));
+            v[8] = w.cost.datum();
             if (w.latency) {
                 bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + sketch_bytes.size()));
                 SET_VARSIZE(b, VARHDRSZ + sketch_bytes.size());
@@ -639,20 +618,25 @@ void discard_from_level(int level) {
     if (pending() && candidates_level >= level) discard();
 }
 
+// An int8[] of `ids`. Inside pg_guard.
+static Datum int8_array(const std::vector<int64>& ids) {
+    const int n = int(ids.size());
+    Datum* elems = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(std::max(n, 1))));
+    for (int k = 0; k < n; ++k) elems[k] = Int64GetDatum(ids[size_t(k)]);
+    int dims[1] = {n};
+    int lbs[1] = {1};
+    return PointerGetDatum(construct_md_array(elems, nullptr, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 // Evaluates the daily_cost rules the statement touched.
 static void evaluate_touched() {
     if (touched.empty()) return;
-    const int n = int(touched.size());
     std::vector<int64> done;
     pg_guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
         Oid types[1] = {INT8ARRAYOID};
         daily_plan.get("SELECT rule_id FROM llmtrace.evaluate_daily_cost($1)", 1, types);
-        Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
-        for (int k = 0; k < n; ++k) ids[k] = Int64GetDatum(touched[size_t(k)]);
-        int dims[1] = {n};
-        int lbs[1] = {1};
-        Datum args[1] = {PointerGetDatum(construct_md_array(ids, nullptr, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+        Datum args[1] = {int8_array(touched)};
         daily_plan.execute(args, nullptr, false, SPI_OK_SELECT);
     });
     for (uint64 r = 0; r < SPI_processed; ++r) {
@@ -687,12 +671,7 @@ static void evaluate_windows() {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
         Oid types[1] = {INT8ARRAYOID};
         window_eval_plan.get("SELECT llmtrace.evaluate_window_rules($1, false)", 1, types);
-        const int n = int(due.size());
-        Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * size_t(n)));
-        for (int k = 0; k < n; ++k) ids[k] = Int64GetDatum(due[size_t(k)]);
-        int dims[1] = {n};
-        int lbs[1] = {1};
-        Datum args[1] = {PointerGetDatum(construct_md_array(ids, nullptr, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE))};
+        Datum args[1] = {int8_array(due)};
         window_eval_plan.execute(args, nullptr, false, SPI_OK_SELECT);
         SPI_finish();
     });
