@@ -36,12 +36,8 @@ trap cleanup EXIT
 export PGHOST=$CLUSTER/socket PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 unset PGOPTIONS PGAPPNAME
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
-q() { "${PSQL[@]}" -At -c "$1"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 verdict() { awk -v a="$1" 'BEGIN { print (a + 0 >= 0.9) ? "PASS" : "FAIL" }'; }
 # rules on|off: the seeded defaults enabled, or every rule disabled
 rules() { q "UPDATE llmtrace.alert_rules SET enabled = $([ "$1" = on ] && echo true || echo false)" >/dev/null; }
@@ -91,15 +87,7 @@ echo "   median: rules on ${c_on}s, off ${c_off}s; throughput ratio on/off $copy
 q "CREATE TABLE IF NOT EXISTS public.bench_lines (id serial PRIMARY KEY, payload text NOT NULL)" >/dev/null
 "${PSQL[@]}" -c "\\copy public.bench_lines (payload) FROM '$WORK/workload.copy'" >>"$LOG"
 payloads=$(q 'SELECT count(*) FROM public.bench_lines')
-cat >"$WORK/pgbench.sql" <<SQL
-\set id random(1, $payloads)
-\set t random(4096, 65535)
-INSERT INTO llmtrace.ingest (payload)
-SELECT l.payload FROM (SELECT replace(replace(replace(payload, '"a000', '"' || to_hex(:t)),
-                                              '"A000', '"' || upper(to_hex(:t))),
-                                      '"req_a000', '"req_' || to_hex(:t)) AS payload
-                       FROM public.bench_lines WHERE id = :id) l;
-SQL
+write_insert_script "$WORK/pgbench.sql" "$payloads" llmtrace.ingest public.bench_lines
 echo ""
 echo "== 2. pgbench: single-row INSERT of a random payload, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s, $PGBENCH_RUNS runs each of rules on and off"
 : >"$WORK/tps.on"; : >"$WORK/tps.off"

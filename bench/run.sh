@@ -64,16 +64,9 @@ export PGHOST=$CLUSTER/socket PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 
 say() { printf '%s\n' "$*"; }
-# Seconds since the epoch with nanoseconds, and a difference of two of them.
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-# median of the numbers on stdin
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-                                        if (NR % 2) print v[(NR + 1) / 2];
-                                        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-q() { "${PSQL[@]}" -At -c "$1"; }
+# q, now, elapsed, median, write_insert_script
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 if [ "$MAKE_INSTALL" = 1 ]; then
     say "== make install"
@@ -292,17 +285,7 @@ if [ "$PGBENCH_SECONDS" -gt 0 ]; then
         llmtrace) sel='l.payload' ;;
         *) sel='l.payload::jsonb' ;;
         esac
-        # A random payload with a random id tag (see gen_workload.sql, gw_id), so that
-        # almost every transaction delivers new spans rather than a re-delivery.
-        cat >"$WORK/pgbench.$p.sql" <<SQL
-\set id random(1, $PAYLOADS)
-\set t random(4096, 65535)
-INSERT INTO $(target "$p") (payload)
-SELECT ($sel) FROM (SELECT replace(replace(replace(payload, '"a000', '"' || to_hex(:t)),
-                                           '"A000', '"' || upper(to_hex(:t))),
-                                   '"req_a000', '"req_' || to_hex(:t)) AS payload
-                    FROM bench_floor.lines WHERE id = :id) l;
-SQL
+        write_insert_script "$WORK/pgbench.$p.sql" "$PAYLOADS" "$(target "$p")" bench_floor.lines "$sel"
         if pgbench -n -c "$PGBENCH_CLIENTS" -j "$PGBENCH_CLIENTS" -T "$PGBENCH_SECONDS" \
                 -f "$WORK/pgbench.$p.sql" >"$WORK/pgbench.$p.out" 2>&1; then
             TPS[$p]=$(awk '/^tps = / { printf "%.0f", $3; exit }' "$WORK/pgbench.$p.out")

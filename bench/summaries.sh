@@ -98,17 +98,10 @@ PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 BIGDB=llmtrace_5m
 
 say() { printf '%s\n' "$*"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-# median of the numbers on stdin (one per line)
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "nan"; exit }
-                                        if (NR % 2) print v[(NR + 1) / 2];
-                                        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 # the numbers on stdin on one line
 list() { paste -sd' ' -; }
-q() { "${PSQL[@]}" -At -c "$1"; }
 qdb() { "${PSQL[@]}" -d "$1" -At -c "$2"; }
 calc() { awk "BEGIN { $1 }"; }
 # verdict of "a >= b" / "a < b"
@@ -363,17 +356,7 @@ part2() {
     fi
     say ""
     say "== 2. pgbench: single-row INSERT of a random payload, $PGBENCH_CLIENTS clients, ${PGBENCH_SECONDS}s, $PGBENCH_RUNS runs each of rollups on and off (alternating)"
-    # as bench/run.sh: a random payload with a random id tag, so that almost every
-    # transaction delivers new spans rather than a re-delivery
-    cat >"$WORK/pgbench.sql" <<SQL
-\set id random(1, $payloads)
-\set t random(4096, 65535)
-INSERT INTO llmtrace.ingest (payload)
-SELECT l.payload FROM (SELECT replace(replace(replace(payload, '"a000', '"' || to_hex(:t)),
-                                              '"A000', '"' || upper(to_hex(:t))),
-                                      '"req_a000', '"req_' || to_hex(:t)) AS payload
-                       FROM bench_sum.lines WHERE id = :id) l;
-SQL
+    write_insert_script "$WORK/pgbench.sql" "$payloads" llmtrace.ingest bench_sum.lines
     : >"$WORK/tps.on"; : >"$WORK/tps.off"
     for ((i = 0; i < PGBENCH_RUNS; i++)); do
         if ((i % 2 == 0)); then order=(on off); else order=(off on); fi
