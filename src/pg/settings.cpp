@@ -12,6 +12,8 @@ int quarantine_max_bytes = 64 * 1024;
 bool rollups_enabled = true;
 int rollup_retention_days = 35;
 char* notify_channel = nullptr;
+int retention_days = 90;
+int maintenance_lock_timeout_ms = 1000;
 
 namespace {
 
@@ -87,6 +89,20 @@ void define_settings() {
         "Clients LISTEN on it (llmtrace-listen --channel). A superuser setting: a writer cannot "
         "send the alerts its spans fire elsewhere.",
         &notify_channel, "llmtrace_alerts", PGC_SUSET, 0, check_channel, nullptr, nullptr);
+    // Retention is the admin's policy: superuser-only, and granted to
+    // llmtrace_admin with GRANT SET ON PARAMETER by the install script.
+    DefineCustomIntVariable(
+        "llmtrace.retention_days",
+        "Days of spans kept: llmtrace.apply_retention() drops the daily partitions older than this.",
+        "0 keeps spans forever. Summaries, rollups, alerts and the quarantine are not affected.",
+        &retention_days, 90, 0, 36500, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "llmtrace.maintenance_lock_timeout",
+        "Longest wait of llmtrace.maintain() and llmtrace.apply_retention() for a table lock.",
+        "A partition whose lock is not granted in time is left for the next call, so maintenance "
+        "never queues writers behind a long transaction.",
+        &maintenance_lock_timeout_ms, 1000, 1, 60 * 60 * 1000, PGC_SUSET, GUC_UNIT_MS, nullptr,
+        nullptr, nullptr);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("llmtrace");
 #else

@@ -76,67 +76,10 @@ COMMENT ON TABLE llmtrace.spans IS
 -- Spans whose day has no partition of its own (back-fills, clock skew) land here.
 CREATE TABLE llmtrace.spans_default PARTITION OF llmtrace.spans DEFAULT;
 
--- Creates the daily partitions of llmtrace.spans for [from_day, to_day] (UTC
--- days) that do not exist yet. Rows of such a day already in the default
--- partition are moved into the new partition. Returns the number created.
-CREATE FUNCTION llmtrace.ensure_partitions(from_day date, to_day date)
-RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    d       date;
-    created integer := 0;
-    part    text;
-    lo      timestamptz;
-    hi      timestamptz;
-BEGIN
-    IF from_day IS NULL OR to_day IS NULL OR to_day < from_day THEN
-        RAISE EXCEPTION 'ensure_partitions: invalid day range % .. %', from_day, to_day
-            USING ERRCODE = '22023';
-    END IF;
-    IF to_day - from_day > 3660 THEN
-        RAISE EXCEPTION 'ensure_partitions: at most 3661 days at a time'
-            USING ERRCODE = '22023';
-    END IF;
-    d := from_day;
-    WHILE d <= to_day LOOP
-        part := 'spans_p' || to_char(d, 'YYYYMMDD');
-        lo := d::timestamp AT TIME ZONE 'UTC';
-        hi := (d + 1)::timestamp AT TIME ZONE 'UTC';
-        IF NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                       WHERE n.nspname = 'llmtrace' AND c.relname = part) THEN
-            IF EXISTS (SELECT 1 FROM llmtrace.spans_default
-                       WHERE start_time >= lo AND start_time < hi) THEN
-                -- No span may reach the default partition between the move and
-                -- the attach (which would then find it there and fail).
-                LOCK TABLE llmtrace.spans_default IN ACCESS EXCLUSIVE MODE;
-                EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.spans '
-                               'INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
-                EXECUTE format('WITH moved AS (DELETE FROM llmtrace.spans_default '
-                               'WHERE start_time >= %L AND start_time < %L RETURNING *) '
-                               'INSERT INTO llmtrace.%I SELECT * FROM moved', lo, hi, part);
-                EXECUTE format('ALTER TABLE llmtrace.spans ATTACH PARTITION llmtrace.%I '
-                               'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
-            ELSE
-                EXECUTE format('CREATE TABLE llmtrace.%I PARTITION OF llmtrace.spans '
-                               'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
-            END IF;
-            created := created + 1;
-        END IF;
-        d := d + 1;
-    END LOOP;
-    RETURN created;
-END
-$$;
-
-COMMENT ON FUNCTION llmtrace.ensure_partitions(date, date) IS
-    'Creates the missing daily partitions of llmtrace.spans between two UTC days.';
-
 -- No daily partition is created here: tables made by this script belong to the
 -- extension and would collide with a restored dump. llmtrace.ensure_partitions()
--- (from a scheduler) creates them and moves rows out of the default partition.
+-- and llmtrace.maintain() (from a scheduler) create them and move rows out of
+-- the default partition (src/sql/operations.sql).
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.spans_default', '');
 
 -- ---------------------------------------------------------------------------
@@ -712,6 +655,8 @@ COMMENT ON FUNCTION llmtrace.sketch_max(llmtrace.latency_sketch) IS 'Exact maxim
 
 -- @ALERTS@
 
+-- @OPERATIONS@
+
 -- ---------------------------------------------------------------------------
 -- Privileges: only the llmtrace roles get anything.
 -- ---------------------------------------------------------------------------
@@ -738,7 +683,6 @@ GRANT EXECUTE ON FUNCTION llmtrace.cost(text, text, bigint, bigint, bigint, bigi
 GRANT DELETE ON llmtrace.ingest_errors TO llmtrace_admin;
 GRANT INSERT, UPDATE, DELETE ON llmtrace.model_prices TO llmtrace_admin;
 GRANT USAGE ON SEQUENCE llmtrace.model_prices_id_seq TO llmtrace_admin;
-GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date) TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.import_litellm_prices(jsonb), llmtrace.litellm_price(jsonb),
     llmtrace.litellm_provider(text), llmtrace.valid_price(numeric) TO llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.reprice(timestamptz, timestamptz) TO llmtrace_admin;

@@ -9,8 +9,9 @@ ALTER TABLE llmtrace.spans ADD CONSTRAINT spans_cost_status_check
                               'aggregate', 'unreconciled')) NOT VALID;
 ALTER TABLE llmtrace.spans VALIDATE CONSTRAINT spans_cost_status_check;
 
--- ensure_partitions runs as the extension owner, so llmtrace_admin can run it.
-ALTER FUNCTION llmtrace.ensure_partitions(date, date) SECURITY DEFINER;
+-- ensure_partitions becomes a wrapper run as the extension owner
+-- (src/sql/operations.sql, below).
+DROP FUNCTION llmtrace.ensure_partitions(date, date);
 
 -- Quarantine: bounded payload text, with the length and hash of the payload.
 ALTER TABLE llmtrace.ingest_errors ALTER COLUMN payload DROP NOT NULL;
@@ -370,6 +371,8 @@ GRANT SET ON PARAMETER llmtrace.store_content TO llmtrace_admin;
 -- @SUMMARIES@
 
 -- @ALERTS@
+
+-- @OPERATIONS@
 
 -- The summaries start with every span stored before the upgrade: one scan of
 -- llmtrace.spans for each delta table, folded by the first

@@ -1,0 +1,299 @@
+-- ---------------------------------------------------------------------------
+-- Operations: partitions ahead of time, the default partition emptied,
+-- retention by dropping whole partitions. (Part of the install script and of
+-- the upgrade to 0.2.0.)
+--
+-- The functions users call (maintain, apply_retention, ensure_partitions) are
+-- C wrappers (llmtrace_as_owner): they run the SQL function of the same name
+-- with the suffix _internal as the extension's owner in a security-restricted
+-- context (what REFRESH MATERIALIZED VIEW does for a view's owner), so
+-- llmtrace_admin can maintain tables it does not own without any function
+-- being SECURITY DEFINER. The _internal functions are granted to nobody.
+--
+-- Locks: a new day's partition is made as a table of its own and attached
+-- (SHARE UPDATE EXCLUSIVE on llmtrace.spans: writers go on); moving a day out
+-- of the default partition copies it first and takes the default partition
+-- exclusively only for the last rows, the delete and the attach; dropping a
+-- partition takes llmtrace.spans exclusively for a moment. Every such lock is
+-- waited for at most llmtrace.maintenance_lock_timeout: a busy object is
+-- skipped (and counted) and taken at the next call, so maintenance never
+-- queues writers behind a long transaction.
+-- ---------------------------------------------------------------------------
+
+-- The partition of one UTC day: made and attached, or found. Returns 1 when it
+-- was made, 0 when the day already has a partition. Rows of the day waiting in
+-- the default partition are moved into it; moved_rows tells how many.
+CREATE FUNCTION llmtrace.make_day_partition_internal(day date, OUT created integer,
+                                                     OUT moved_rows bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    part text := 'spans_p' || to_char(day, 'YYYYMMDD');
+    lo   timestamptz := day::timestamp AT TIME ZONE 'UTC';
+    hi   timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+    n    bigint;
+BEGIN
+    created := 0;
+    moved_rows := 0;
+    IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+               WHERE i.inhparent = 'llmtrace.spans'::regclass
+                 AND c.relnamespace = 'llmtrace'::regnamespace AND c.relname = part) THEN
+        RETURN;
+    END IF;
+    -- A leftover table of that name (a detached partition, say) is not ours to drop.
+    IF EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'llmtrace'::regnamespace
+                                          AND c.relname = part) THEN
+        RAISE EXCEPTION 'llmtrace: table llmtrace.% exists but is not a partition of llmtrace.spans', part
+            USING ERRCODE = '42P07',
+                  HINT = 'Attach it (ALTER TABLE llmtrace.spans ATTACH PARTITION ...) or rename it.';
+    END IF;
+    EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.spans INCLUDING DEFAULTS '
+                   'INCLUDING CONSTRAINTS INCLUDING STORAGE)', part);
+    -- The bound as a constraint: ATTACH then needs no scan of the new table.
+    EXECUTE format('ALTER TABLE llmtrace.%I ADD CONSTRAINT %I CHECK '
+                   '(start_time IS NOT NULL AND start_time >= %L AND start_time < %L)',
+                   part, part || '_bound', lo, hi);
+    IF EXISTS (SELECT 1 FROM llmtrace.spans_default
+               WHERE start_time >= lo AND start_time < hi) THEN
+        -- Copy while writers go on, then take the default partition for the
+        -- rows that changed or arrived meanwhile, the delete and the attach.
+        EXECUTE format('INSERT INTO llmtrace.%I SELECT * FROM llmtrace.spans_default '
+                       'WHERE start_time >= %L AND start_time < %L', part, lo, hi);
+        LOCK TABLE llmtrace.spans_default IN ACCESS EXCLUSIVE MODE;
+        -- Rows copied that have changed since (reprice) or gone: copied again.
+        EXECUTE format('DELETE FROM llmtrace.%I p WHERE NOT EXISTS (SELECT 1 FROM '
+                       'llmtrace.spans_default d WHERE (d.trace_id, d.span_id, d.start_time) '
+                       '= (p.trace_id, p.span_id, p.start_time) AND d = p)', part);
+        EXECUTE format('INSERT INTO llmtrace.%1$I SELECT d.* FROM llmtrace.spans_default d '
+                       'WHERE d.start_time >= %2$L AND d.start_time < %3$L AND NOT EXISTS '
+                       '(SELECT 1 FROM llmtrace.%1$I p WHERE (p.trace_id, p.span_id, p.start_time) '
+                       '= (d.trace_id, d.span_id, d.start_time))', part, lo, hi);
+        EXECUTE format('DELETE FROM llmtrace.spans_default WHERE start_time >= %L AND start_time < %L',
+                       lo, hi);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        moved_rows := n;
+    END IF;
+    EXECUTE format('ALTER TABLE llmtrace.spans ATTACH PARTITION llmtrace.%I '
+                   'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+    EXECUTE format('ALTER TABLE llmtrace.%I DROP CONSTRAINT %I', part, part || '_bound');
+    created := 1;
+END
+$$;
+
+-- The lock timeout maintenance waits with, as a setting value.
+CREATE FUNCTION llmtrace.maintenance_lock_timeout_internal()
+RETURNS text
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT current_setting('llmtrace.maintenance_lock_timeout')
+$$;
+
+-- Creates the missing daily partitions for [from_day, to_day] (UTC days) and
+-- moves the rows of those days out of the default partition.
+CREATE FUNCTION llmtrace.ensure_partitions_internal(from_day date, to_day date)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    d       date;
+    created integer := 0;
+    r       record;
+BEGIN
+    IF from_day IS NULL OR to_day IS NULL OR to_day < from_day THEN
+        RAISE EXCEPTION 'ensure_partitions: invalid day range % .. %', from_day, to_day
+            USING ERRCODE = '22023';
+    END IF;
+    IF to_day - from_day > 3660 THEN
+        RAISE EXCEPTION 'ensure_partitions: at most 3661 days at a time'
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM set_config('lock_timeout', llmtrace.maintenance_lock_timeout_internal(), true);
+    d := from_day;
+    WHILE d <= to_day LOOP
+        r := llmtrace.make_day_partition_internal(d);
+        created := created + r.created;
+        d := d + 1;
+    END LOOP;
+    RETURN created;
+END
+$$;
+
+CREATE FUNCTION llmtrace.ensure_partitions(from_day date, to_day date)
+RETURNS integer
+LANGUAGE c
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
+
+COMMENT ON FUNCTION llmtrace.ensure_partitions(date, date) IS
+    'Creates the missing daily partitions of llmtrace.spans between two UTC days (at most 3661), '
+    'moving rows of those days out of the default partition. Returns the number created.';
+
+-- One maintenance pass: see llmtrace.maintain().
+CREATE FUNCTION llmtrace.maintain_internal(days_ahead integer,
+                                           OUT partitions_created integer,
+                                           OUT days_moved integer,
+                                           OUT rows_moved bigint,
+                                           OUT days_busy integer)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    today date := (now() AT TIME ZONE 'UTC')::date;
+    d     date;
+    r     record;
+    days  date[];
+BEGIN
+    partitions_created := 0; days_moved := 0; rows_moved := 0; days_busy := 0;
+    IF days_ahead IS NULL OR days_ahead < 0 OR days_ahead > 366 THEN
+        RAISE EXCEPTION 'maintain: days_ahead must be between 0 and 366, not %', days_ahead
+            USING ERRCODE = '22023';
+    END IF;
+    -- One maintenance at a time; a second caller finds nothing to wait for.
+    IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('llmtrace.maintain'), 0) THEN
+        RAISE NOTICE 'llmtrace.maintain: another maintenance is running; nothing done';
+        RETURN;
+    END IF;
+    PERFORM set_config('lock_timeout', llmtrace.maintenance_lock_timeout_internal(), true);
+    -- Days that have spans in the default partition (back-fills, clock skew),
+    -- oldest first, then today and the days ahead.
+    SELECT array_agg(x ORDER BY x) INTO days
+    FROM (SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date AS x
+          FROM llmtrace.spans_default) s;
+    days := coalesce(days, '{}');
+    FOR d IN SELECT g::date FROM generate_series(today - 1, today + days_ahead, interval '1 day') g LOOP
+        IF NOT d = ANY (days) THEN
+            days := days || d;
+        END IF;
+    END LOOP;
+    FOREACH d IN ARRAY days LOOP
+        -- Every day needs the default partition for a moment: once it was
+        -- busy, the remaining days are left for the next call too.
+        IF days_busy > 0 THEN
+            days_busy := days_busy + 1;
+            CONTINUE;
+        END IF;
+        BEGIN
+            r := llmtrace.make_day_partition_internal(d);
+            partitions_created := partitions_created + r.created;
+            IF r.moved_rows > 0 THEN
+                days_moved := days_moved + 1;
+                rows_moved := rows_moved + r.moved_rows;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            days_busy := days_busy + 1;
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION llmtrace.maintain(days_ahead integer DEFAULT 7,
+                                  OUT partitions_created integer,
+                                  OUT days_moved integer,
+                                  OUT rows_moved bigint,
+                                  OUT days_busy integer)
+LANGUAGE c
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
+
+COMMENT ON FUNCTION llmtrace.maintain(integer) IS
+    'Idempotent maintenance for a scheduler: creates the daily partitions of llmtrace.spans from '
+    'yesterday to days_ahead days ahead and moves spans out of the default partition into '
+    'partitions of their days. A day whose table is busy for llmtrace.maintenance_lock_timeout '
+    'is left for the next call (days_busy).';
+
+-- Drops the daily partitions whose whole day is older than retention_days.
+CREATE FUNCTION llmtrace.apply_retention_internal(OUT partitions_dropped integer,
+                                                  OUT dropped text[],
+                                                  OUT partitions_busy integer,
+                                                  OUT cutoff timestamptz)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    days integer := current_setting('llmtrace.retention_days')::integer;
+    p    record;
+BEGIN
+    partitions_dropped := 0; dropped := '{}'; partitions_busy := 0;
+    IF days = 0 THEN
+        RETURN;  -- spans are kept forever
+    END IF;
+    cutoff := now() - make_interval(days => days);
+    IF NOT pg_try_advisory_xact_lock(pg_catalog.hashtext('llmtrace.maintain'), 0) THEN
+        RAISE NOTICE 'llmtrace.apply_retention: maintenance is running; nothing done';
+        RETURN;
+    END IF;
+    PERFORM set_config('lock_timeout', llmtrace.maintenance_lock_timeout_internal(), true);
+    FOR p IN
+        SELECT c.oid::regclass AS rel, c.relname,
+               (regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                             '^FOR VALUES FROM \(''([^'']+)''\) TO \(''([^'']+)''\)$'))[2]::timestamptz AS hi
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'llmtrace.spans'::regclass
+          AND c.relnamespace = 'llmtrace'::regnamespace
+          AND c.relname ~ '^spans_p[0-9]{8}$'
+        ORDER BY c.relname
+    LOOP
+        CONTINUE WHEN p.hi IS NULL OR p.hi > cutoff;
+        IF partitions_busy > 0 THEN
+            partitions_busy := partitions_busy + 1;
+            CONTINUE;
+        END IF;
+        BEGIN
+            LOCK TABLE llmtrace.spans IN ACCESS EXCLUSIVE MODE;
+            EXECUTE format('DROP TABLE %s', p.rel);
+            partitions_dropped := partitions_dropped + 1;
+            dropped := dropped || p.relname::text;
+        EXCEPTION WHEN lock_not_available THEN
+            partitions_busy := partitions_busy + 1;
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION llmtrace.apply_retention(OUT partitions_dropped integer,
+                                         OUT dropped text[],
+                                         OUT partitions_busy integer,
+                                         OUT cutoff timestamptz)
+LANGUAGE c
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
+
+COMMENT ON FUNCTION llmtrace.apply_retention() IS
+    'Drops the daily partitions of llmtrace.spans whose whole day is older than '
+    'llmtrace.retention_days (0: keep forever); no row-by-row DELETE. Summaries, rollups, alerts '
+    'and the quarantine are kept. Run llmtrace.maintain() first so back-filled spans are in '
+    'partitions of their days. A partition that is busy for llmtrace.maintenance_lock_timeout '
+    'is left for the next call (partitions_busy).';
+
+COMMENT ON FUNCTION llmtrace.make_day_partition_internal(date) IS
+    'Internal (granted to nobody): makes and attaches the partition of one UTC day, moving its '
+    'rows out of the default partition.';
+COMMENT ON FUNCTION llmtrace.maintenance_lock_timeout_internal() IS
+    'Internal (granted to nobody): llmtrace.maintenance_lock_timeout as a lock_timeout value.';
+COMMENT ON FUNCTION llmtrace.ensure_partitions_internal(date, date) IS
+    'Internal (granted to nobody): llmtrace.ensure_partitions(), run as the extension owner.';
+COMMENT ON FUNCTION llmtrace.maintain_internal(integer) IS
+    'Internal (granted to nobody): llmtrace.maintain(), run as the extension owner.';
+COMMENT ON FUNCTION llmtrace.apply_retention_internal() IS
+    'Internal (granted to nobody): llmtrace.apply_retention(), run as the extension owner.';
+
+-- Privileges: the wrappers are the admin's; the _internal functions nobody's.
+REVOKE ALL ON FUNCTION llmtrace.make_day_partition_internal(date),
+    llmtrace.maintenance_lock_timeout_internal(), llmtrace.ensure_partitions_internal(date, date),
+    llmtrace.maintain_internal(integer), llmtrace.apply_retention_internal(),
+    llmtrace.ensure_partitions(date, date), llmtrace.maintain(integer), llmtrace.apply_retention()
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date), llmtrace.maintain(integer),
+    llmtrace.apply_retention() TO llmtrace_admin;
+-- Retention is the admin's policy: the settings are superuser-only, and the admin's.
+GRANT SET ON PARAMETER llmtrace.retention_days, llmtrace.maintenance_lock_timeout TO llmtrace_admin;
