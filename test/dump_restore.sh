@@ -42,6 +42,8 @@ FROM llmtrace.model_prices WHERE source = 'user' ORDER BY model, provider;
 SELECT 'span', trace_id, span_id, start_time, cost_usd, cost_status, md5(attributes::text)
 FROM llmtrace.spans ORDER BY span_id;
 SELECT 'partition', count(*) FROM pg_inherits WHERE inhparent = 'llmtrace.spans'::regclass;
+-- The secret of llmtrace.hash_user_ids is restored (user ids hash the same), not re-made.
+SELECT 'hash secret', count(*), md5(string_agg(encode(secret, 'hex'), ',')) FROM llmtrace.hash_secret;
 SELECT 'quarantine', error, sqlstate FROM llmtrace.ingest_errors ORDER BY id;
 SELECT 'rule', id > 0, name, kind, threshold, severity, project, enabled, seeded FROM llmtrace.alert_rules ORDER BY name;
 SELECT 'alert', id, rule, kind, value, scope, span_id FROM llmtrace.alerts ORDER BY id;

@@ -23,6 +23,7 @@
 
 #include "core/cost.hpp"
 #include "core/normalizer.hpp"
+#include "core/redact.hpp"
 #include "pg/alerts.hpp"
 #include "pg/guard.hpp"
 #include "pg/jsonb_builder.hpp"
@@ -37,6 +38,7 @@
 extern "C" {
 #include "catalog/pg_collation.h"
 #include "common/cryptohash.h"
+#include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/tuptable.h"
 #include "utils/resowner.h"
@@ -448,7 +450,7 @@ inline void set_int8(Datum& v, char& n, const std::optional<int64_t>& x) {
 // Runs inside pg_guard with the batch context current.
 Datum batch_jsonb(const core::JsonTape& t) {
     MemoryContext batch = MemoryContextSwitchTo(buf.build_cxt);
-    Datum built = tape_to_jsonb(t);
+    Datum built = tape_to_jsonb(t, store_content == kStoreRedact);
     MemoryContextSwitchTo(batch);
     Datum copy = datumCopy(built, false, -1);
     MemoryContextReset(buf.build_cxt);
@@ -462,6 +464,60 @@ inline void set_jsonb(Datum& v, char& n, const core::JsonTape& t) {
     }
     v = batch_jsonb(t);
     n = ' ';
+}
+
+// Scratch for a redacted text value (copied into the row at once).
+std::string& redact_scratch() {
+    static std::string r;
+    return r;
+}
+
+// llmtrace.hash_user_ids: the database's secret (llmtrace.hash_secret, made by
+// CREATE EXTENSION, readable by its owner only), read once per session.
+struct HashSecret {
+    Oid db = InvalidOid;
+    int len = 0;
+    uint8 key[64];
+};
+HashSecret hash_secret;
+
+void load_hash_secret() {
+    if (hash_secret.db == MyDatabaseId) return;
+    pg_guard([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+        if (SPI_execute("SELECT secret FROM llmtrace.hash_secret WHERE id = 1", true, 1) != SPI_OK_SELECT)
+            elog(ERROR, "llmtrace: could not read llmtrace.hash_secret");
+        bool isnull = true;
+        Datum d = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)
+                                     : (Datum)0;
+        bytea* b = isnull ? nullptr : DatumGetByteaPP(d);
+        if (b == nullptr || VARSIZE_ANY_EXHDR(b) < 32)
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("llmtrace.hash_user_ids is on but llmtrace.hash_secret holds no secret"),
+                            errhint("Re-create it as the extension owner: INSERT INTO llmtrace.hash_secret "
+                                    "(secret) VALUES (decode(replace(gen_random_uuid()::text || "
+                                    "gen_random_uuid()::text, '-', ''), 'hex')).")));
+        hash_secret.len = int(std::min<size_t>(sizeof hash_secret.key, VARSIZE_ANY_EXHDR(b)));
+        std::memcpy(hash_secret.key, VARDATA_ANY(b), size_t(hash_secret.len));
+        hash_secret.db = MyDatabaseId;
+        SPI_finish();
+    });
+}
+
+// Hex HMAC-SHA-256 of a user id under the database's secret. Runs inside pg_guard.
+void hash_user_id(core::Str id, char* hex) {
+    uint8 mac[PG_SHA256_DIGEST_LENGTH];
+    pg_hmac_ctx* ctx = pg_hmac_create(PG_SHA256);
+    if (ctx == nullptr || pg_hmac_init(ctx, hash_secret.key, size_t(hash_secret.len)) < 0 ||
+        pg_hmac_update(ctx, reinterpret_cast<const uint8*>(id.data()), id.size()) < 0 ||
+        pg_hmac_final(ctx, mac, sizeof mac) < 0)
+        elog(ERROR, "llmtrace: could not compute HMAC-SHA-256");
+    pg_hmac_free(ctx);
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof mac; ++i) {
+        hex[2 * i] = digits[mac[i] >> 4];
+        hex[2 * i + 1] = digits[mac[i] & 15];
+    }
 }
 
 // Fills buffer row `row` from a span. Runs inside pg_guard.
@@ -486,7 +542,11 @@ void fill_row(int row, const core::Span& s) {
     n[col::duration_ms] = s.duration_ms ? ' ' : 'n';
     if (s.duration_ms) v[col::duration_ms] = Float8GetDatum(*s.duration_ms);
     text(col::status, core::to_string(s.status));
-    text(col::error_message, s.error_message);
+    if (store_content == kStoreRedact && core::present(s.error_message) &&
+        core::redact(s.error_message, redact_scratch()))
+        text(col::error_message, redact_scratch());
+    else
+        text(col::error_message, s.error_message);
     text(col::service, s.service);
     text(col::project, s.project);
     text(col::environment, s.environment);
@@ -505,7 +565,13 @@ void fill_row(int row, const core::Span& s) {
         v[col::cost_usd] = DirectFunctionCall3(numeric_in, CStringGetDatum(s.cost_text.c_str()),
                                                ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
     text(col::cost_status, core::to_string(s.cost_status));
-    text(col::user_id, s.user_id);
+    if (hash_user_ids && core::present(s.user_id)) {
+        char hex[2 * PG_SHA256_DIGEST_LENGTH];
+        hash_user_id(s.user_id, hex);
+        text(col::user_id, core::Str(hex, sizeof hex));
+    } else {
+        text(col::user_id, s.user_id);
+    }
     text(col::session_id, s.session_id);
     jsonb(col::input, s.input);
     jsonb(col::output, s.output);
@@ -591,6 +657,7 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
         kept = payload.text.substr(0, utf8_prefix(payload.text, size_t(quarantine_max_bytes)));
         truncated = kept.size() < payload.text.size();
     }
+    if (keep_text && store_content == kStoreRedact && core::redact(kept, redact_scratch())) kept = redact_scratch();
     hash_payload(payload);
     pg_guard([&] {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
@@ -736,7 +803,10 @@ void ingest_payload(std::string_view payload, bool is_null) {
         return;
     }
     core::Normalizer::Options& opts = normalizer->options();
-    opts.content = store_content == kStoreNone ? core::ContentMode::None : core::ContentMode::Full;
+    opts.content = store_content == kStoreNone     ? core::ContentMode::None
+                   : store_content == kStoreRedact ? core::ContentMode::Redact
+                                                   : core::ContentMode::Full;
+    if (hash_user_ids) load_hash_secret();
     opts.failure_json_limit = size_t(quarantine_max_bytes);
     opts.interrupt_check = check_interrupts;
     core::PriceTable& prices = current_prices();

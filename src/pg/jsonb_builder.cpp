@@ -2,14 +2,23 @@
 // it lives in frames a PostgreSQL error (a cancel, out of memory) may unwind.
 #include "pg/jsonb_builder.hpp"
 
+#include "core/redact.hpp"
+
 #include <charconv>
 
 namespace llmtrace::pg {
 
 namespace {
 
+// Scratch for redacted strings; copied into palloc'd memory at once.
+std::string& redact_scratch() {
+    static std::string s;
+    return s;
+}
+
 class JsonbBuilder final : public core::JsonSink {
 public:
+    explicit JsonbBuilder(bool redact) : redact_(redact) {}
     void begin_object() override { open(WJB_BEGIN_OBJECT, true); }
     void end_object() override { close(WJB_END_OBJECT); }
     void begin_array() override { open(WJB_BEGIN_ARRAY, false); }
@@ -23,6 +32,10 @@ public:
         pushJsonbValue(&state_, WJB_KEY, &v);
     }
     void string(std::string_view s) override {
+        if (redact_ && core::redact(s, redact_scratch())) {
+            const std::string& m = redact_scratch();
+            s = std::string_view(pnstrdup(m.data(), m.size()), m.size());
+        }
         JsonbValue v;
         v.type = jbvString;
         v.val.string.val = const_cast<char*>(s.data());
@@ -93,6 +106,7 @@ private:
         pushJsonbValue(&state_, in_object_[depth_ - 1] ? WJB_VALUE : WJB_ELEM, &v);
     }
 
+    bool redact_;
     JsonbParseState* state_ = nullptr;
     JsonbValue* result_ = nullptr;
     JsonbValue top_scalar_{};
@@ -104,8 +118,8 @@ private:
 
 }  // namespace
 
-Datum tape_to_jsonb(const core::JsonTape& tape) {
-    JsonbBuilder b;
+Datum tape_to_jsonb(const core::JsonTape& tape, bool redact) {
+    JsonbBuilder b(redact);
     tape.replay(b);
     return b.finish();
 }

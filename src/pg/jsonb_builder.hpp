@@ -9,6 +9,7 @@ namespace llmtrace::pg {
 
 // Replays a tape into a new jsonb datum in CurrentMemoryContext. May raise a
 // PostgreSQL error: call inside pg_guard.
-Datum tape_to_jsonb(const core::JsonTape& tape);
+// With `redact`, every string value passes through core::redact().
+Datum tape_to_jsonb(const core::JsonTape& tape, bool redact = false);
 
 }  // namespace llmtrace::pg

@@ -7,6 +7,7 @@ namespace llmtrace::pg {
 
 int on_error = kOnErrorQuarantine;
 int store_content = kStoreFull;
+bool hash_user_ids = false;
 int max_payload_bytes = 8 * 1024 * 1024;
 int quarantine_max_bytes = 64 * 1024;
 bool rollups_enabled = true;
@@ -25,6 +26,7 @@ const struct config_enum_entry kOnErrorOptions[] = {
 
 const struct config_enum_entry kStoreContentOptions[] = {
     {"full", kStoreFull, false},
+    {"redact", kStoreRedact, false},
     {"none", kStoreNone, false},
     {nullptr, 0, false},
 };
@@ -50,8 +52,18 @@ void define_settings() {
     DefineCustomEnumVariable(
         "llmtrace.store_content",
         "Whether message content (input, output) is stored with each span.",
-        "full: stored as sent; none: input and output are NULL and content attributes dropped.",
+        "full: stored as sent; redact: stored with e-mail addresses, API keys, bearer tokens, JWTs "
+        "and card numbers masked (in content, attributes, error messages and quarantined payloads); "
+        "none: input and output are NULL and content attributes dropped. Superuser-only, and "
+        "granted to llmtrace_admin: a writer cannot override a database-wide setting.",
         &store_content, kStoreFull, kStoreContentOptions, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "llmtrace.hash_user_ids",
+        "Whether user ids are stored as a keyed hash instead of as sent.",
+        "On: user_id is stored as the hex HMAC-SHA-256 of the id under a secret of the database "
+        "(llmtrace.hash_secret, made by CREATE EXTENSION): the same user maps to the same value, "
+        "the raw id is never written. Superuser-only, and granted to llmtrace_admin.",
+        &hash_user_ids, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     // Limits protect the server from what a writer sends. They are PGC_SUSET:
     // a role that may only ingest cannot raise them (a superuser sets them per
     // database or role with ALTER DATABASE/ROLE ... SET).

@@ -4,10 +4,11 @@
 namespace llmtrace::pg {
 
 enum OnError { kOnErrorQuarantine = 0, kOnErrorError = 1 };
-enum StoreContent { kStoreFull = 0, kStoreNone = 2 };
+enum StoreContent { kStoreFull = 0, kStoreRedact = 1, kStoreNone = 2 };
 
 extern int on_error;              // llmtrace.on_error
-extern int store_content;         // llmtrace.store_content
+extern int store_content;         // llmtrace.store_content (superuser or llmtrace_admin)
+extern bool hash_user_ids;        // llmtrace.hash_user_ids (superuser or llmtrace_admin)
 extern int max_payload_bytes;     // llmtrace.max_payload_bytes (superuser-set limit)
 extern int quarantine_max_bytes;  // llmtrace.quarantine_max_bytes (superuser-set limit)
 

@@ -297,3 +297,48 @@ GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date), llmtrace.maint
     llmtrace.apply_retention() TO llmtrace_admin;
 -- Retention is the admin's policy: the settings are superuser-only, and the admin's.
 GRANT SET ON PARAMETER llmtrace.retention_days, llmtrace.maintenance_lock_timeout TO llmtrace_admin;
+
+-- ---------------------------------------------------------------------------
+-- Privacy: the secret of llmtrace.hash_user_ids. One row, made here with
+-- PostgreSQL's strong random source (gen_random_uuid), readable by the
+-- extension's owner only. It is part of a pg_dump, so user ids hash the same
+-- after a restore: the restored row replaces the one CREATE EXTENSION made.
+-- ---------------------------------------------------------------------------
+CREATE TABLE llmtrace.hash_secret (
+    id     integer NOT NULL DEFAULT 1 PRIMARY KEY CHECK (id = 1),
+    secret bytea   NOT NULL CHECK (octet_length(secret) >= 32)
+);
+
+COMMENT ON TABLE llmtrace.hash_secret IS
+    'The key of llmtrace.hash_user_ids (HMAC-SHA-256): one row, readable by the extension owner only. '
+    'Replacing it changes the stored value of every user id from then on.';
+
+CREATE FUNCTION llmtrace.hash_secret_replace()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM llmtrace.hash_secret;
+    RETURN NEW;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.hash_secret_replace() IS
+    'Trigger: a new secret (a restored dump''s) replaces the one there.';
+
+CREATE TRIGGER hash_secret_replace BEFORE INSERT ON llmtrace.hash_secret
+    FOR EACH ROW EXECUTE FUNCTION llmtrace.hash_secret_replace();
+
+INSERT INTO llmtrace.hash_secret (secret)
+VALUES (pg_catalog.decode(pg_catalog.replace(pg_catalog.gen_random_uuid()::text
+                                             || pg_catalog.gen_random_uuid()::text
+                                             || pg_catalog.gen_random_uuid()::text, '-', ''), 'hex'));
+
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.hash_secret', '');
+
+REVOKE ALL ON llmtrace.hash_secret FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmtrace.hash_secret_replace() FROM PUBLIC;
+-- What is stored of content and user ids is the admin's decision, not a
+-- writer's: both settings are superuser-only, and the admin's.
+GRANT SET ON PARAMETER llmtrace.hash_user_ids TO llmtrace_admin;
