@@ -216,7 +216,7 @@ FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
   AND p.prokind <> 'a'
   AND NOT (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
-           AND (p.proname LIKE 'latency\_sketch\_%' OR p.proname = 'group_key' OR p.proname LIKE 'id\_set\_%'
+           AND (p.proname LIKE 'latency\_sketch\_%' OR p.proname IN ('group_key', 'sample_keep') OR p.proname LIKE 'id\_set\_%'
                 OR 'llmtrace.latency_sketch'::regtype IN (p.prorettype, coalesce(p.proargtypes[0], 0))))
 ORDER BY 1::text;
 SELECT p.oid::regprocedure AS function, p.proconfig

@@ -1,6 +1,7 @@
 // extern "C" entry points: module init, triggers and SQL-callable functions.
 // Each one only unpacks its arguments and calls a boundary wrapper.
 #include "core/cost.hpp"
+#include "core/sampling.hpp"
 #include "pg/alerts.hpp"
 #include "pg/guard.hpp"
 #include "pg/ingest.hpp"
@@ -28,6 +29,7 @@ PGDLLEXPORT Datum llmtrace_cost(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_prices_changed(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_rollup_retention_days(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_group_key(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_sample_keep(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(llmtrace_ingest_row_trigger);
 PG_FUNCTION_INFO_V1(llmtrace_ingest_statement_trigger);
@@ -36,6 +38,7 @@ PG_FUNCTION_INFO_V1(llmtrace_cost);
 PG_FUNCTION_INFO_V1(llmtrace_prices_changed);
 PG_FUNCTION_INFO_V1(llmtrace_rollup_retention_days);
 PG_FUNCTION_INFO_V1(llmtrace_group_key);
+PG_FUNCTION_INFO_V1(llmtrace_sample_keep);
 
 void _PG_init(void) {
     pg::define_settings();
@@ -205,4 +208,12 @@ extern "C" Datum llmtrace_group_key(PG_FUNCTION_ARGS) {
         elog(ERROR, "llmtrace: could not compute SHA-256");
     pg_cryptohash_free(ctx);
     PG_RETURN_BYTEA_P(result);
+}
+
+// llmtrace.sample_keep(trace_id, rate) -> boolean: the decision of
+// llmtrace.sample_rate = rate for a trace (src/core/sampling.hpp). Runs no SQL.
+extern "C" Datum llmtrace_sample_keep(PG_FUNCTION_ARGS) {
+    text* id = PG_GETARG_TEXT_PP(0);
+    double rate = PG_GETARG_FLOAT8(1);
+    PG_RETURN_BOOL(core::sample_keep(text_view(id), rate));
 }

@@ -24,6 +24,7 @@
 #include "core/cost.hpp"
 #include "core/normalizer.hpp"
 #include "core/redact.hpp"
+#include "core/sampling.hpp"
 #include "pg/alerts.hpp"
 #include "pg/guard.hpp"
 #include "pg/jsonb_builder.hpp"
@@ -83,6 +84,7 @@ struct StatementBuffer {
     char nulls[kRows * kCols];
     int64 row_no[kRows];                // the payload row of the statement each span came from
     bool stored[kRows];                 // written rows: newly stored (not a re-delivery)
+    bool sampled_out[kRows];            // written rows: only the key goes to llmtrace.sampled_spans
     int pending = 0;                    // rows in [0, pending)
     int buffer_level = 0;               // transaction nesting level the rows belong to
     bool force_direct = false;          // ingest_json nested inside an ingesting statement
@@ -97,11 +99,13 @@ struct StatementBuffer {
     TupleDesc sort_desc = nullptr;      // the columns + row_no
     TupleTableSlot* put_slot = nullptr;
     TupleTableSlot* get_slot = nullptr;
-    // [0]: plain INSERTs; [1]: INSERT ... RETURNING the key, to learn which
-    // rows were newly stored (summaries on, or a per-span alert rule enabled).
-    KeptPlan insert_plans[2][kPlanSizes];
+    // [table][returning][size]. table 0: llmtrace.spans; 1: the keys of
+    // sampled-out spans, llmtrace.sampled_spans. returning 0: plain INSERTs;
+    // 1: INSERT ... RETURNING the key, to learn which rows were newly stored
+    // (summaries on, or a per-span alert rule enabled).
+    KeptPlan insert_plans[2][2][kPlanSizes];
     KeptPlan quarantine_plan;
-    std::string insert_sql[2][kPlanSizes];
+    std::string insert_sql[2][2][kPlanSizes];
 };
 
 StatementBuffer buf;
@@ -162,22 +166,36 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
     if (event == SUBXACT_EVENT_COMMIT_SUB && buf.buffer_level >= level) buf.buffer_level = level - 1;
 }
 
-const std::string& insert_query(int returning, int size_index) {
-    std::string& q = buf.insert_sql[returning][size_index];
+// The INSERT of `1 << size_index` rows. Both tables take the same parameters
+// (every column of every row); the key table's statement uses only the keys.
+const std::string& insert_query(int table, int returning, int size_index) {
+    std::string& q = buf.insert_sql[table][returning][size_index];
     if (q.empty()) {
         int rows = 1 << size_index;
-        q = "INSERT INTO llmtrace.spans (";
-        for (int c = 0; c < kCols; ++c) {
-            if (c) q += ", ";
-            q += kColumns[c].name;
+        if (table == 0) {
+            q = "INSERT INTO llmtrace.spans (";
+            for (int c = 0; c < kCols; ++c) {
+                if (c) q += ", ";
+                q += kColumns[c].name;
+            }
+        } else {
+            q = "INSERT INTO llmtrace.sampled_spans (trace_id, span_id, start_time";
         }
         q += ") VALUES ";
         for (int r = 0; r < rows; ++r) {
             q += r ? ",(" : "(";
-            for (int c = 0; c < kCols; ++c) {
-                if (c) q += ',';
-                q += '$';
-                q += std::to_string(r * kCols + c + 1);
+            if (table == 0) {
+                for (int c = 0; c < kCols; ++c) {
+                    if (c) q += ',';
+                    q += '$';
+                    q += std::to_string(r * kCols + c + 1);
+                }
+            } else {
+                for (int c : {kTraceIdCol, kSpanIdCol, kStartCol}) {
+                    if (c != kTraceIdCol) q += ',';
+                    q += '$';
+                    q += std::to_string(r * kCols + c + 1);
+                }
             }
             q += ')';
         }
@@ -213,7 +231,7 @@ void mark_stored(int first, int count) {
 // Writes rows [first, first + count) of the buffer; must run inside pg_guard
 // with SPI connected. Returns the number of rows stored; with `returning`,
 // buf.stored says which.
-uint64 write_rows(int first, int count, int returning) {
+uint64 write_rows(int first, int count, int returning, int table) {
     static Oid argtypes[kBatch * kCols];
     uint64 stored = 0;
     int done = 0;
@@ -221,8 +239,8 @@ uint64 write_rows(int first, int count, int returning) {
         int size = 1 << idx;
         while (count - done >= size) {
             for (int i = 0; i < size * kCols; ++i) argtypes[i] = kColumns[i % kCols].type;
-            KeptPlan& plan = buf.insert_plans[returning][idx];
-            plan.get(buf.insert_sql[returning][idx].c_str(), size * kCols, argtypes);
+            KeptPlan& plan = buf.insert_plans[table][returning][idx];
+            plan.get(buf.insert_sql[table][returning][idx].c_str(), size * kCols, argtypes);
             stored += plan.execute(&buf.values[(first + done) * kCols], &buf.nulls[(first + done) * kCols], false,
                                    returning ? SPI_OK_INSERT_RETURNING : SPI_OK_INSERT);
             if (returning) mark_stored(first + done, size);
@@ -271,12 +289,30 @@ uint64 write_now(int first, int count) {
     // a per-span alert rule need it.
     const bool check_alerts = alerts::refresh_rules();
     const int returning = rollups_enabled || check_alerts ? 1 : 0;
-    for (int idx = 0; idx < kPlanSizes; ++idx) insert_query(returning, idx);
+    // llmtrace.sample_rate: a span of a dropped trace (and not an error) is
+    // counted like any other, but only its key is stored. Rows are in key
+    // order, so the spans of a trace form one run.
+    bool any_sampled = false;
+    for (int r = first; r < first + count; ++r) {
+        const Datum* v = &buf.values[r * kCols];
+        buf.sampled_out[r] = sample_rate < 1.0 && text_datum(v[col::status]) != "error" &&
+                             !core::sample_keep(text_datum(v[kTraceIdCol]), sample_rate);
+        any_sampled = any_sampled || buf.sampled_out[r];
+    }
+    for (int idx = 0; idx < kPlanSizes; ++idx) {
+        insert_query(0, returning, idx);
+        if (any_sampled) insert_query(1, returning, idx);
+    }
     uint64 stored = 0;
     try {
         pg_guard([&] {
             if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
-            stored = write_rows(first, count, returning);
+            for (int a = first; a < first + count;) {
+                int b = a + 1;
+                while (b < first + count && buf.sampled_out[b] == buf.sampled_out[a]) ++b;
+                stored += write_rows(a, b - a, returning, buf.sampled_out[a] ? 1 : 0);
+                a = b;
+            }
             SPI_finish();
         });
     } catch (PgError& e) {

@@ -14,6 +14,7 @@ bool rollups_enabled = true;
 int rollup_retention_days = 35;
 char* notify_channel = nullptr;
 int retention_days = 90;
+double sample_rate = 1.0;
 int maintenance_lock_timeout_ms = 1000;
 
 namespace {
@@ -101,6 +102,15 @@ void define_settings() {
         "Clients LISTEN on it (llmtrace-listen --channel). A superuser setting: a writer cannot "
         "send the alerts its spans fire elsewhere.",
         &notify_channel, "llmtrace_alerts", PGC_SUSET, 0, check_channel, nullptr, nullptr);
+    DefineCustomRealVariable(
+        "llmtrace.sample_rate",
+        "Fraction of traces whose spans are stored in llmtrace.spans (1: all).",
+        "Whole traces are kept or dropped by a hash of the trace id (llmtrace.sample_keep()), the "
+        "same decision in every session; error spans are always stored. Summaries, costs and "
+        "alerts count every span, stored or sampled out; the keys of sampled-out spans are kept "
+        "in llmtrace.sampled_spans so a re-delivery is not counted twice. Superuser-only, and "
+        "granted to llmtrace_admin.",
+        &sample_rate, 1.0, 0.0, 1.0, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     // Retention is the admin's policy: superuser-only, and granted to
     // llmtrace_admin with GRANT SET ON PARAMETER by the install script.
     DefineCustomIntVariable(

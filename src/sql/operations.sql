@@ -20,65 +20,106 @@
 -- queues writers behind a long transaction.
 -- ---------------------------------------------------------------------------
 
--- The partition of one UTC day: made and attached, or found. Returns 1 when it
--- was made, 0 when the day already has a partition. Rows of the day waiting in
--- the default partition are moved into it; moved_rows tells how many.
-CREATE FUNCTION llmtrace.make_day_partition_internal(day date, OUT created integer,
+-- The keys of spans sampled out by llmtrace.sample_rate: counted in the
+-- summaries and alerts but not stored, they are remembered here so that a
+-- re-delivery is recognized and not counted again. Partitioned like
+-- llmtrace.spans, maintained and dropped with it.
+CREATE TABLE llmtrace.sampled_spans (
+    trace_id   text        NOT NULL,
+    span_id    text        NOT NULL,
+    start_time timestamptz NOT NULL,
+    CONSTRAINT sampled_spans_pkey PRIMARY KEY (trace_id, span_id, start_time)
+) PARTITION BY RANGE (start_time);
+
+COMMENT ON TABLE llmtrace.sampled_spans IS
+    'Keys of the spans llmtrace.sample_rate left out of llmtrace.spans (they are in the summaries): '
+    'a re-delivered one is recognized. Partitioned by day like llmtrace.spans.';
+
+CREATE TABLE llmtrace.sampled_spans_default PARTITION OF llmtrace.sampled_spans DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.sampled_spans_default', '');
+
+-- The partition of one UTC day of llmtrace.spans or llmtrace.sampled_spans
+-- (parent): made and attached, or found. created is 1 when it was made, 0
+-- when the day already has a partition. Rows of the day waiting in the
+-- default partition are moved into it; moved_rows tells how many.
+CREATE FUNCTION llmtrace.make_day_partition_internal(parent text, day date, OUT created integer,
                                                      OUT moved_rows bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
 AS $$
 DECLARE
-    part text := 'spans_p' || to_char(day, 'YYYYMMDD');
+    part text := parent || '_p' || to_char(day, 'YYYYMMDD');
+    def  text := parent || '_default';
     lo   timestamptz := day::timestamp AT TIME ZONE 'UTC';
     hi   timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
     n    bigint;
+    waiting boolean;
 BEGIN
     created := 0;
     moved_rows := 0;
+    IF parent NOT IN ('spans', 'sampled_spans') THEN
+        RAISE EXCEPTION 'llmtrace: % is not a partitioned table of llmtrace', parent USING ERRCODE = '22023';
+    END IF;
     IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-               WHERE i.inhparent = 'llmtrace.spans'::regclass
+               WHERE i.inhparent = ('llmtrace.' || parent)::regclass
                  AND c.relnamespace = 'llmtrace'::regnamespace AND c.relname = part) THEN
         RETURN;
     END IF;
     -- A leftover table of that name (a detached partition, say) is not ours to drop.
     IF EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'llmtrace'::regnamespace
                                           AND c.relname = part) THEN
-        RAISE EXCEPTION 'llmtrace: table llmtrace.% exists but is not a partition of llmtrace.spans', part
+        RAISE EXCEPTION 'llmtrace: table llmtrace.% exists but is not a partition of llmtrace.%', part, parent
             USING ERRCODE = '42P07',
-                  HINT = 'Attach it (ALTER TABLE llmtrace.spans ATTACH PARTITION ...) or rename it.';
+                  HINT = 'Attach it (ALTER TABLE ... ATTACH PARTITION ...) or rename it.';
     END IF;
-    EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.spans INCLUDING DEFAULTS '
-                   'INCLUDING CONSTRAINTS INCLUDING STORAGE)', part);
+    EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.%I INCLUDING DEFAULTS '
+                   'INCLUDING CONSTRAINTS INCLUDING STORAGE)', part, parent);
     -- The bound as a constraint: ATTACH then needs no scan of the new table.
     EXECUTE format('ALTER TABLE llmtrace.%I ADD CONSTRAINT %I CHECK '
                    '(start_time IS NOT NULL AND start_time >= %L AND start_time < %L)',
                    part, part || '_bound', lo, hi);
-    IF EXISTS (SELECT 1 FROM llmtrace.spans_default
-               WHERE start_time >= lo AND start_time < hi) THEN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM llmtrace.%I WHERE start_time >= %L AND start_time < %L)',
+                   def, lo, hi) INTO waiting;
+    IF waiting THEN
         -- Copy while writers go on, then take the default partition for the
-        -- rows that changed or arrived meanwhile, the delete and the attach.
-        EXECUTE format('INSERT INTO llmtrace.%I SELECT * FROM llmtrace.spans_default '
-                       'WHERE start_time >= %L AND start_time < %L', part, lo, hi);
-        LOCK TABLE llmtrace.spans_default IN ACCESS EXCLUSIVE MODE;
-        -- Rows copied that have changed since (reprice) or gone: copied again.
+        -- rows that changed (reprice) or arrived meanwhile, the delete and the attach.
+        EXECUTE format('INSERT INTO llmtrace.%I SELECT * FROM llmtrace.%I '
+                       'WHERE start_time >= %L AND start_time < %L', part, def, lo, hi);
+        EXECUTE format('LOCK TABLE llmtrace.%I IN ACCESS EXCLUSIVE MODE', def);
         EXECUTE format('DELETE FROM llmtrace.%I p WHERE NOT EXISTS (SELECT 1 FROM '
-                       'llmtrace.spans_default d WHERE (d.trace_id, d.span_id, d.start_time) '
-                       '= (p.trace_id, p.span_id, p.start_time) AND d = p)', part);
-        EXECUTE format('INSERT INTO llmtrace.%1$I SELECT d.* FROM llmtrace.spans_default d '
+                       'llmtrace.%I d WHERE (d.trace_id, d.span_id, d.start_time) '
+                       '= (p.trace_id, p.span_id, p.start_time) AND d = p)', part, def);
+        EXECUTE format('INSERT INTO llmtrace.%1$I SELECT d.* FROM llmtrace.%4$I d '
                        'WHERE d.start_time >= %2$L AND d.start_time < %3$L AND NOT EXISTS '
                        '(SELECT 1 FROM llmtrace.%1$I p WHERE (p.trace_id, p.span_id, p.start_time) '
-                       '= (d.trace_id, d.span_id, d.start_time))', part, lo, hi);
-        EXECUTE format('DELETE FROM llmtrace.spans_default WHERE start_time >= %L AND start_time < %L',
-                       lo, hi);
+                       '= (d.trace_id, d.span_id, d.start_time))', part, lo, hi, def);
+        EXECUTE format('DELETE FROM llmtrace.%I WHERE start_time >= %L AND start_time < %L',
+                       def, lo, hi);
         GET DIAGNOSTICS n = ROW_COUNT;
         moved_rows := n;
     END IF;
-    EXECUTE format('ALTER TABLE llmtrace.spans ATTACH PARTITION llmtrace.%I '
-                   'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+    EXECUTE format('ALTER TABLE llmtrace.%I ATTACH PARTITION llmtrace.%I '
+                   'FOR VALUES FROM (%L) TO (%L)', parent, part, lo, hi);
     EXECUTE format('ALTER TABLE llmtrace.%I DROP CONSTRAINT %I', part, part || '_bound');
     created := 1;
+END
+$$;
+
+-- Both tables' partitions of one day.
+CREATE FUNCTION llmtrace.make_day_partitions_internal(day date, OUT created integer,
+                                                      OUT moved_rows bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a record;
+    b record;
+BEGIN
+    a := llmtrace.make_day_partition_internal('spans', day);
+    b := llmtrace.make_day_partition_internal('sampled_spans', day);
+    created := a.created;
+    moved_rows := a.moved_rows + b.moved_rows;
 END
 $$;
 
@@ -115,7 +156,7 @@ BEGIN
     PERFORM set_config('lock_timeout', llmtrace.maintenance_lock_timeout_internal(), true);
     d := from_day;
     WHILE d <= to_day LOOP
-        r := llmtrace.make_day_partition_internal(d);
+        r := llmtrace.make_day_partitions_internal(d);
         created := created + r.created;
         d := d + 1;
     END LOOP;
@@ -164,8 +205,9 @@ BEGIN
     -- Days that have spans in the default partition (back-fills, clock skew),
     -- oldest first, then today and the days ahead.
     SELECT array_agg(x ORDER BY x) INTO days
-    FROM (SELECT DISTINCT (start_time AT TIME ZONE 'UTC')::date AS x
-          FROM llmtrace.spans_default) s;
+    FROM (SELECT (start_time AT TIME ZONE 'UTC')::date AS x FROM llmtrace.spans_default
+          UNION
+          SELECT (start_time AT TIME ZONE 'UTC')::date FROM llmtrace.sampled_spans_default) s;
     days := coalesce(days, '{}');
     FOR d IN SELECT g::date FROM generate_series(today - 1, today + days_ahead, interval '1 day') g LOOP
         IF NOT d = ANY (days) THEN
@@ -180,7 +222,7 @@ BEGIN
             CONTINUE;
         END IF;
         BEGIN
-            r := llmtrace.make_day_partition_internal(d);
+            r := llmtrace.make_day_partitions_internal(d);
             partitions_created := partitions_created + r.created;
             IF r.moved_rows > 0 THEN
                 days_moved := days_moved + 1;
@@ -237,9 +279,9 @@ BEGIN
                (regexp_match(pg_get_expr(c.relpartbound, c.oid),
                              '^FOR VALUES FROM \(''([^'']+)''\) TO \(''([^'']+)''\)$'))[2]::timestamptz AS hi
         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'llmtrace.spans'::regclass
+        WHERE i.inhparent IN ('llmtrace.spans'::regclass, 'llmtrace.sampled_spans'::regclass)
           AND c.relnamespace = 'llmtrace'::regnamespace
-          AND c.relname ~ '^spans_p[0-9]{8}$'
+          AND c.relname ~ '^(spans|sampled_spans)_p[0-9]{8}$'
         ORDER BY c.relname
     LOOP
         CONTINUE WHEN p.hi IS NULL OR p.hi > cutoff;
@@ -248,7 +290,7 @@ BEGIN
             CONTINUE;
         END IF;
         BEGIN
-            LOCK TABLE llmtrace.spans IN ACCESS EXCLUSIVE MODE;
+            LOCK TABLE llmtrace.spans, llmtrace.sampled_spans IN ACCESS EXCLUSIVE MODE;
             EXECUTE format('DROP TABLE %s', p.rel);
             partitions_dropped := partitions_dropped + 1;
             dropped := dropped || p.relname::text;
@@ -275,9 +317,11 @@ COMMENT ON FUNCTION llmtrace.apply_retention() IS
     'partitions of their days. A partition that is busy for llmtrace.maintenance_lock_timeout '
     'is left for the next call (partitions_busy).';
 
-COMMENT ON FUNCTION llmtrace.make_day_partition_internal(date) IS
+COMMENT ON FUNCTION llmtrace.make_day_partition_internal(text, date) IS
     'Internal (granted to nobody): makes and attaches the partition of one UTC day, moving its '
     'rows out of the default partition.';
+COMMENT ON FUNCTION llmtrace.make_day_partitions_internal(date) IS
+    'Internal (granted to nobody): the partitions of one UTC day of llmtrace.spans and llmtrace.sampled_spans.';
 COMMENT ON FUNCTION llmtrace.maintenance_lock_timeout_internal() IS
     'Internal (granted to nobody): llmtrace.maintenance_lock_timeout as a lock_timeout value.';
 COMMENT ON FUNCTION llmtrace.ensure_partitions_internal(date, date) IS
@@ -287,8 +331,21 @@ COMMENT ON FUNCTION llmtrace.maintain_internal(integer) IS
 COMMENT ON FUNCTION llmtrace.apply_retention_internal() IS
     'Internal (granted to nobody): llmtrace.apply_retention(), run as the extension owner.';
 
+CREATE FUNCTION llmtrace.sample_keep(trace_id text, rate double precision)
+RETURNS boolean
+LANGUAGE c
+IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'llmtrace_sample_keep';
+
+COMMENT ON FUNCTION llmtrace.sample_keep(text, double precision) IS
+    'Whether llmtrace.sample_rate = rate keeps the trace (its spans stored in llmtrace.spans): '
+    'the same answer for a trace id in every session; a trace kept at a rate is kept at every '
+    'higher one. Error spans are stored whatever it says.';
+
 -- Privileges: the wrappers are the admin's; the _internal functions nobody's.
-REVOKE ALL ON FUNCTION llmtrace.make_day_partition_internal(date),
+REVOKE ALL ON TABLE llmtrace.sampled_spans, llmtrace.sampled_spans_default FROM PUBLIC;
+REVOKE ALL ON FUNCTION llmtrace.make_day_partition_internal(text, date),
+    llmtrace.make_day_partitions_internal(date),
     llmtrace.maintenance_lock_timeout_internal(), llmtrace.ensure_partitions_internal(date, date),
     llmtrace.maintain_internal(integer), llmtrace.apply_retention_internal(),
     llmtrace.ensure_partitions(date, date), llmtrace.maintain(integer), llmtrace.apply_retention()
@@ -296,7 +353,10 @@ REVOKE ALL ON FUNCTION llmtrace.make_day_partition_internal(date),
 GRANT EXECUTE ON FUNCTION llmtrace.ensure_partitions(date, date), llmtrace.maintain(integer),
     llmtrace.apply_retention() TO llmtrace_admin;
 -- Retention is the admin's policy: the settings are superuser-only, and the admin's.
-GRANT SET ON PARAMETER llmtrace.retention_days, llmtrace.maintenance_lock_timeout TO llmtrace_admin;
+GRANT SET ON PARAMETER llmtrace.retention_days, llmtrace.maintenance_lock_timeout,
+    llmtrace.sample_rate TO llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.sample_keep(text, double precision)
+    TO llmtrace_reader, llmtrace_admin;
 
 -- ---------------------------------------------------------------------------
 -- Privacy: the secret of llmtrace.hash_user_ids. One row, made here with
