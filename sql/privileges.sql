@@ -259,3 +259,24 @@ DROP ROLE regress_llmtrace_w;
 DROP ROLE regress_llmtrace_r;
 DROP ROLE regress_llmtrace_a;
 DROP ROLE regress_llmtrace_none;
+
+-- Pre-existing roles are adopted only when they are what CREATE EXTENSION
+-- would have made (NOLOGIN, no other attribute, a member of no role):
+-- otherwise it fails, naming the role and why.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION llmtrace CASCADE;
+RESET client_min_messages;
+ALTER ROLE llmtrace_writer LOGIN;
+CREATE EXTENSION llmtrace;
+ALTER ROLE llmtrace_writer NOLOGIN;
+ALTER ROLE llmtrace_admin BYPASSRLS CREATEDB;
+CREATE EXTENSION llmtrace;
+ALTER ROLE llmtrace_admin NOBYPASSRLS NOCREATEDB;
+GRANT pg_read_all_data, pg_signal_backend TO llmtrace_writer;
+CREATE EXTENSION llmtrace;
+REVOKE pg_read_all_data, pg_signal_backend FROM llmtrace_writer;
+CREATE EXTENSION llmtrace;
+SELECT count(*) AS llmtrace_roles FROM pg_roles
+WHERE rolname IN ('llmtrace_writer', 'llmtrace_reader', 'llmtrace_admin') AND NOT rolcanlogin;
+\set VERBOSITY default

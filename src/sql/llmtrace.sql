@@ -3,19 +3,45 @@
 
 -- ---------------------------------------------------------------------------
 -- Roles. Roles are cluster-wide objects, so they are created only when missing
--- and are not dropped with the extension.
+-- and are not dropped with the extension. A role of that name that exists
+-- already (made by this extension in another database, or by an
+-- administrator beforehand) is adopted only when it is what this script
+-- would have made: NOLOGIN, no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION
+-- or BYPASSRLS, and a member of no other role (so that llmtrace_writer may
+-- only ingest, whatever else exists). Otherwise CREATE EXTENSION fails and
+-- says which role and why. Its members are kept: they are how users get the
+-- role, in every database of the cluster.
 -- ---------------------------------------------------------------------------
 DO $roles$
+DECLARE
+    r    text;
+    why  text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_writer') THEN
-        CREATE ROLE llmtrace_writer NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_reader') THEN
-        CREATE ROLE llmtrace_reader NOLOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llmtrace_admin') THEN
-        CREATE ROLE llmtrace_admin NOLOGIN;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['llmtrace_writer', 'llmtrace_reader', 'llmtrace_admin'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+            CONTINUE;
+        END IF;
+        SELECT pg_catalog.concat_ws(', ',
+                   CASE WHEN rolcanlogin THEN 'LOGIN' END,
+                   CASE WHEN rolsuper THEN 'SUPERUSER' END,
+                   CASE WHEN rolcreatedb THEN 'CREATEDB' END,
+                   CASE WHEN rolcreaterole THEN 'CREATEROLE' END,
+                   CASE WHEN rolreplication THEN 'REPLICATION' END,
+                   CASE WHEN rolbypassrls THEN 'BYPASSRLS' END,
+                   (SELECT 'member of ' || pg_catalog.string_agg(g.rolname::text, ', ' ORDER BY g.rolname)
+                    FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+                    WHERE m.member = p.oid))
+        INTO why
+        FROM pg_catalog.pg_roles p WHERE p.rolname = r;
+        IF why <> '' THEN
+            RAISE EXCEPTION 'llmtrace: the existing role % cannot be adopted (%)', r, why
+                USING ERRCODE = '42501',
+                      HINT = 'llmtrace''s roles are NOLOGIN group roles with no other attribute and no '
+                             'membership of their own: change the role (ALTER ROLE ... NOLOGIN, REVOKE ...) '
+                             'or drop it, then CREATE EXTENSION again.';
+        END IF;
+    END LOOP;
 END
 $roles$;
 
