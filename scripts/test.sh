@@ -7,7 +7,8 @@
 #   5. the upgrade path from every released version (test/upgrade.sh)
 #   6. multi-session tests with real concurrent psql sessions (test/sessions/run.sh)
 #   7. llmtrace-listen end to end, with its own cluster it restarts (test/listen/run.sh)
-#   8. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
+#   8. maintenance scheduled with pg_cron, with its own cluster (test/cron/run.sh)
+#   9. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
 # It installs what it needs (Debian packages, as root), builds and installs the
 # extension, starts a throwaway PostgreSQL cluster and stops it at the end.
 # The last line is "N passed, N failed".
@@ -97,6 +98,15 @@ if [ -n "$line" ]; then
     record "listen" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
 else
     record "listen" 0 1
+fi
+
+log "maintenance under pg_cron (test/cron)"
+bash test/cron/run.sh 2>&1 | tee "$work/cron.log"
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/cron.log" | tail -1)
+if [ -n "$line" ]; then
+    record "cron" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
+else
+    record "cron" 0 1
 fi
 
 log "fuzzing the normalizer for ${FUZZ_SECONDS}s (libFuzzer, ASan, UBSan)"
