@@ -119,10 +119,12 @@ timed() {
         "${PSQL[@]}" -d "$db" 2>>"$LOG" | awk '/^Time: / { print $2 }'
 }
 # The summary tables of the installed version: the tables of schema llmtrace but the spans
-# (and their partitions), ingest_errors and the prices.
+# (and their partitions), ingest_errors, the prices and what configures the extension
+# (the hash secret, the project bindings).
 SUMMARY_TABLES_SQL="SELECT c.oid::regclass::text AS t, c.relname FROM pg_class c
     WHERE c.relnamespace = 'llmtrace'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-      AND c.relname NOT IN ('spans', 'ingest_errors', 'model_prices', 'prices_version')"
+      AND c.relname NOT IN ('spans', 'ingest_errors', 'model_prices', 'prices_version', 'hash_secret',
+                            'project_roles')"
 # Empties the spans and every summary table of a database and checkpoints.
 reset_all() {
     local tables
@@ -141,7 +143,7 @@ summary_sizes() {
     qdb "$1" "SELECT string_agg(relname || ' ' || n || ' rows ' || pg_size_pretty(pg_total_relation_size(t::regclass)), ', ' ORDER BY relname)
         FROM (SELECT t, relname, (xpath('/row/n/text()', query_to_xml('SELECT count(*) AS n FROM ' || t, false, true, '')))[1]::text::bigint AS n
               FROM ($SUMMARY_TABLES_SQL
-                    UNION ALL SELECT 'llmtrace.daily_cost_summary', 'daily_cost_summary') x) y"
+                    UNION ALL SELECT 'llmtrace.daily_cost_summary_data', 'daily_cost_summary_data') x) y"
 }
 # The scheduler's work: the live fold and the daily refresh, one after the other in one
 # session; prints the milliseconds of each ('fold refresh').
@@ -566,7 +568,7 @@ part4() {
         # the same with nothing new: what every scheduler tick costs, and the view's
         # REFRESH ... CONCURRENTLY alone
         local noop
-        noop=$(timed "$BIGDB" 1 'SELECT llmtrace.fold_rollups(); SELECT llmtrace.refresh_daily_cost_summary(); REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary;' | list)
+        noop=$(timed "$BIGDB" 1 'SELECT llmtrace.fold_rollups(); SELECT llmtrace.refresh_daily_cost_summary(); REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary_data;' | list)
         read -r nf_fold nf_refresh nf_view <<<"$noop"
         echo "$nf_fold" >>"$WORK/noop.fold"; echo "$nf_refresh" >>"$WORK/noop.refresh"; echo "$nf_view" >>"$WORK/noop.view"
         say "   new ingest $i: $NEW_SPANS spans (today and the 2 days before) in ${secs}s, $dl; metrics_summary(24) with them unfolded $live ms; refresh_daily_cost_summary() ${tick% *} ms, then fold_rollups() ${tick#* } ms; with nothing new: fold_rollups() $nf_fold ms, refresh_daily_cost_summary() $nf_refresh ms, REFRESH MATERIALIZED VIEW CONCURRENTLY alone $nf_view ms"

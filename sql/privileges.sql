@@ -200,13 +200,25 @@ RESET ROLE;
 SELECT span_id FROM llmtrace.spans WHERE trace_id = 'priv' ORDER BY span_id;
 
 -- ---------------------------------------------------------------------------
--- Every function of the schema pins its search_path; the ingest entry points
--- run as the extension owner (SECURITY DEFINER) so that writers need no
--- privilege on the tables.
+-- Every function of the schema pins its search_path. None is SECURITY
+-- DEFINER (expect no rows): what must act with more rights than its caller
+-- switches to the extension owner in a security-restricted context (the C
+-- entry points themselves, the rest through llmtrace_as_owner wrappers).
 -- ---------------------------------------------------------------------------
-SELECT p.oid::regprocedure AS function, p.proconfig
+SELECT p.oid::regprocedure AS security_definer_function
 FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.prosecdef
 ORDER BY p.oid::regprocedure::text;
+SELECT p.oid::regprocedure AS runs_as_owner
+FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace
+  AND (p.prosrc = 'llmtrace_as_owner'
+       OR p.prosrc IN ('llmtrace_ingest_row_trigger', 'llmtrace_ingest_statement_trigger',
+                       'llmtrace_ingest_json', 'llmtrace_refresh_daily_cost_summary'))
+ORDER BY p.oid::regprocedure::text;
+-- ... and their implementations are granted to nobody.
+SELECT p.oid::regprocedure AS internal_granted
+FROM pg_proc p WHERE p.pronamespace = 'llmtrace'::regnamespace AND p.proname LIKE '%\_internal'
+  AND EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+              WHERE a.grantee <> p.proowner AND a.privilege_type = 'EXECUTE');
 -- No function of the schema lacks a pinned search_path (expect no rows), but
 -- for aggregates (which have no SET clause), the latency sketch's and id
 -- sets' C functions and group_key(), which run no SQL and are called for

@@ -352,22 +352,22 @@ SELECT summary, side, count(*) FROM pg_temp.mismatches(1) GROUP BY 1, 2 ORDER BY
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION pg_temp.view_drift() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-    def text := rtrim(pg_get_viewdef('llmtrace.daily_cost_summary'::regclass), E' ;\n');
+    def text := rtrim(pg_get_viewdef('llmtrace.daily_cost_summary_data'::regclass), E' ;\n');
     n bigint;
 BEGIN
-    EXECUTE format('SELECT count(*) FROM ((SELECT * FROM llmtrace.daily_cost_summary EXCEPT ALL '
+    EXECUTE format('SELECT count(*) FROM ((SELECT * FROM llmtrace.daily_cost_summary_data EXCEPT ALL '
                    'SELECT * FROM (%s) a) UNION ALL (SELECT * FROM (%s) b EXCEPT ALL '
-                   'SELECT * FROM llmtrace.daily_cost_summary)) x', def, def) INTO n;
+                   'SELECT * FROM llmtrace.daily_cost_summary_data)) x', def, def) INTO n;
     RETURN n;
 END
 $$;
 SELECT pg_temp.view_drift() AS drift, count(*) AS view_rows FROM llmtrace.daily_cost_summary;
 -- A new span of one day: the other day's view row is not rewritten.
-CREATE TEMP TABLE before_refresh AS SELECT day, model, xmin::text AS version FROM llmtrace.daily_cost_summary;
+CREATE TEMP TABLE before_refresh AS SELECT day, model, xmin::text AS version FROM llmtrace.daily_cost_summary_data;
 SELECT llmtrace.ingest_json('{"trace_id":"k","span_id":"7","start_time":"2026-01-06T10:30:00Z","duration_ms":5,"provider":"openai","model":"gpt-4o","usage":{"prompt_tokens":1,"completion_tokens":1}}') AS stored;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT b.day, b.model, v.xmin::text = b.version AS same_row_version, v.spans
-FROM before_refresh b JOIN llmtrace.daily_cost_summary v USING (day, model) ORDER BY 1, 2;
+FROM before_refresh b JOIN llmtrace.daily_cost_summary_data v USING (day, model) ORDER BY 1, 2;
 SELECT pg_temp.view_drift() AS drift, (SELECT count(*) FROM llmtrace.daily_view_changes) AS changes_left;
 -- An administrator's UPDATE and DELETE of daily rollups reach the view.
 UPDATE llmtrace.daily_rollups SET spans = spans + 10 WHERE grain = 'model' AND model = 'mystery-model';
@@ -377,7 +377,7 @@ SELECT llmtrace.refresh_daily_cost_summary();
 SELECT day, model, spans FROM llmtrace.daily_cost_summary ORDER BY 1, 2;
 SELECT pg_temp.view_drift() AS drift;
 -- A plain REFRESH in between changes nothing for the next one.
-REFRESH MATERIALIZED VIEW llmtrace.daily_cost_summary;
+REFRESH MATERIALIZED VIEW llmtrace.daily_cost_summary_data;
 SELECT llmtrace.ingest_json('{"trace_id":"k","span_id":"8","start_time":"2026-01-05T10:40:00Z","duration_ms":7,"provider":"openai","model":"gpt-4o"}') AS stored;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT pg_temp.view_drift() AS drift, count(*) AS view_rows FROM llmtrace.daily_cost_summary;
@@ -386,7 +386,7 @@ TRUNCATE llmtrace.daily_rollups;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT pg_temp.view_drift() AS drift, count(*) AS view_rows FROM llmtrace.daily_cost_summary;
 -- A view left unpopulated (WITH NO DATA) is populated by the next refresh.
-REFRESH MATERIALIZED VIEW llmtrace.daily_cost_summary WITH NO DATA;
+REFRESH MATERIALIZED VIEW llmtrace.daily_cost_summary_data WITH NO DATA;
 SELECT llmtrace.ingest_json('{"trace_id":"k","span_id":"9","start_time":"2026-01-07T10:00:00Z","duration_ms":9,"provider":"openai","model":"gpt-4o"}') AS stored;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT pg_temp.view_drift() AS drift, count(*) AS view_rows FROM llmtrace.daily_cost_summary;

@@ -32,6 +32,8 @@ INSERT INTO llmtrace.alert_rules (name, kind, threshold, severity, project)
 VALUES ('web cost', 'span_cost', 0.001, 'critical', 'web');
 UPDATE llmtrace.alert_rules SET enabled = false WHERE name = 'span latency over 500 ms';
 SELECT llmtrace.ingest_json('{"trace_id":"d1","span_id":"e","start_time":"2025-02-03T00:00:00Z","project":"web","model":"o3","usage":{"prompt_tokens":1000,"completion_tokens":1000}}');
+-- A project binding.
+INSERT INTO llmtrace.project_roles (role, project) VALUES ('llmtrace_reader', 'web');
 SQL
 
 fingerprint() {
@@ -42,6 +44,7 @@ FROM llmtrace.model_prices WHERE source = 'user' ORDER BY model, provider;
 SELECT 'span', trace_id, span_id, start_time, cost_usd, cost_status, md5(attributes::text)
 FROM llmtrace.spans ORDER BY span_id;
 SELECT 'partition', count(*) FROM pg_inherits WHERE inhparent = 'llmtrace.spans'::regclass;
+SELECT 'binding', role, project FROM llmtrace.project_roles ORDER BY 2, 3;
 -- The secret of llmtrace.hash_user_ids is restored (user ids hash the same), not re-made.
 SELECT 'hash secret', count(*), md5(string_agg(encode(secret, 'hex'), ',')) FROM llmtrace.hash_secret;
 SELECT 'quarantine', error, sqlstate FROM llmtrace.ingest_errors ORDER BY id;

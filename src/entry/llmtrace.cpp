@@ -5,10 +5,12 @@
 #include "pg/alerts.hpp"
 #include "pg/guard.hpp"
 #include "pg/ingest.hpp"
+#include "pg/owner.hpp"
 #include "pg/pg_time.hpp"
 #include "pg/price_cache.hpp"
 #include "pg/schema_check.hpp"
 #include "pg/settings.hpp"
+#include "pg/tenants.hpp"
 
 extern "C" {
 #include "common/cryptohash.h"
@@ -45,6 +47,7 @@ void _PG_init(void) {
     pg::register_price_cache_callbacks();
     pg::alerts::register_callbacks();
     pg::register_ingest_callbacks();
+    pg::register_tenant_callbacks();
 }
 
 }  // extern "C"
@@ -90,10 +93,12 @@ extern "C" Datum llmtrace_ingest_row_trigger(PG_FUNCTION_ARGS) {
     bool isnull = false;
     Datum d = heap_getattr(tuple, 1, td->tg_relation->rd_att, &isnull);
     text* payload = isnull ? nullptr : DatumGetTextPP(d);
+    const pg::OwnerContext oc = pg::enter_owner_context(fcinfo);
     pg::entry_boundary([&]() -> Datum {
         pg::ingest_payload(payload ? text_view(payload) : std::string_view(), payload == nullptr);
         return (Datum)0;
     });
+    pg::leave_owner_context(oc);
     // Return a copy, not the trigger tuple itself: the executor frees the tuple
     // it materialized for the trigger only when the trigger returns another one
     // (COPY materializes it in the statement's memory, so returning it as is
@@ -109,20 +114,26 @@ extern "C" Datum llmtrace_ingest_statement_trigger(PG_FUNCTION_ARGS) {
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("llmtrace.ingest_statement_trigger must be an AFTER statement trigger")));
     check_ingest_relation(td->tg_relation, "llmtrace.ingest_statement_trigger");
-    return pg::entry_boundary([&]() -> Datum {
+    const pg::OwnerContext oc = pg::enter_owner_context(fcinfo);
+    Datum result = pg::entry_boundary([&]() -> Datum {
         pg::flush_spans();
         return PointerGetDatum(nullptr);
     });
+    pg::leave_owner_context(oc);
+    return result;
 }
 
 // llmtrace.ingest_json(payload text) -> bigint: spans newly stored. Not
 // STRICT: a NULL payload is bad input, as it is for llmtrace.ingest.
 extern "C" Datum llmtrace_ingest_json(PG_FUNCTION_ARGS) {
     text* payload = PG_ARGISNULL(0) ? nullptr : PG_GETARG_TEXT_PP(0);
-    return pg::entry_boundary([&]() -> Datum {
+    const pg::OwnerContext oc = pg::enter_owner_context(fcinfo);
+    Datum result = pg::entry_boundary([&]() -> Datum {
         return Int64GetDatum(int64(pg::ingest_json_payload(
             payload ? text_view(payload) : std::string_view(), payload == nullptr)));
     });
+    pg::leave_owner_context(oc);
+    return result;
 }
 
 // llmtrace.cost(provider, model, input, output, cached, cache_write, at) -> numeric
@@ -167,10 +178,11 @@ extern "C" Datum llmtrace_prices_changed(PG_FUNCTION_ARGS) {
     TriggerData* td = trigger_data(fcinfo, "llmtrace.prices_changed");
     const char* rel = RelationGetRelationName(td->tg_relation);
     if (RelationGetNamespace(td->tg_relation) != get_namespace_oid("llmtrace", true) ||
-        (strcmp(rel, "model_prices") != 0 && strcmp(rel, "alert_rules") != 0 && strcmp(rel, "alert_state") != 0))
+        (strcmp(rel, "model_prices") != 0 && strcmp(rel, "alert_rules") != 0 && strcmp(rel, "alert_state") != 0 &&
+         strcmp(rel, "project_roles") != 0))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("llmtrace.prices_changed may only be used as a trigger of llmtrace.model_prices, "
-                               "llmtrace.alert_rules or llmtrace.alert_state")));
+                               "llmtrace.alert_rules, llmtrace.alert_state or llmtrace.project_roles")));
     CacheInvalidateRelcache(td->tg_relation);
     return PointerGetDatum(nullptr);
 }

@@ -10,7 +10,7 @@
 // Plain C with PostgreSQL calls only: no C++ object lives in these frames, so a
 // PostgreSQL error may unwind them. An error restores the caller's user id and
 // security context when the (sub)transaction aborts.
-#include "pg/pg.hpp"
+#include "pg/owner.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -95,7 +95,9 @@ extern "C" Datum llmtrace_as_owner(PG_FUNCTION_ARGS) {
         fcinfo->flinfo->fn_extra = a;
     }
     FunctionCallInfo call = static_cast<FunctionCallInfo>(palloc0(SizeForFunctionCallInfo(fcinfo->nargs)));
-    InitFunctionCallInfoData(*call, &a->target, fcinfo->nargs, fcinfo->fncollation, nullptr, nullptr);
+    // The context goes along: a trigger's TriggerData (the implementation of
+    // a trigger function is itself a trigger function).
+    InitFunctionCallInfoData(*call, &a->target, fcinfo->nargs, fcinfo->fncollation, fcinfo->context, nullptr);
     for (int i = 0; i < fcinfo->nargs; ++i) call->args[i] = fcinfo->args[i];
 
     Oid save_user;
@@ -107,3 +109,21 @@ extern "C" Datum llmtrace_as_owner(PG_FUNCTION_ARGS) {
     fcinfo->isnull = call->isnull;
     return result;
 }
+
+namespace llmtrace::pg {
+
+OwnerContext enter_owner_context(FunctionCallInfo fcinfo, bool restricted) {
+    OwnerContext c;
+    GetUserIdAndSecContext(&c.user, &c.sec);
+    HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+    if (!HeapTupleIsValid(tup)) elog(ERROR, "llmtrace: cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+    Oid owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup))->proowner;
+    ReleaseSysCache(tup);
+    SetUserIdAndSecContext(owner, c.sec | SECURITY_LOCAL_USERID_CHANGE |
+                                      (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
+    return c;
+}
+
+void leave_owner_context(const OwnerContext& c) { SetUserIdAndSecContext(c.user, c.sec); }
+
+}  // namespace llmtrace::pg

@@ -23,6 +23,7 @@
 //
 // Plain PostgreSQL code: no C++ object lives in this file's frames, so an
 // error raised anywhere here unwinds nothing but PostgreSQL state.
+#include "pg/owner.hpp"
 #include "pg/pg.hpp"
 
 #include <algorithm>
@@ -165,10 +166,14 @@ void run(const char* sql) {
 
 }  // namespace
 
-// llmtrace.refresh_daily_cost_summary() -> void (SECURITY DEFINER).
+// llmtrace.refresh_daily_cost_summary() -> void, run as the extension owner
+// (pg/owner.hpp), not restricted: REFRESH ... CONCURRENTLY creates a temporary
+// table, which a security-restricted context refuses. It runs only this fixed
+// code, its search_path pinned; REFRESH restricts the view's query itself.
 extern "C" Datum llmtrace_refresh_daily_cost_summary(PG_FUNCTION_ARGS) {
+    const llmtrace::pg::OwnerContext oc = llmtrace::pg::enter_owner_context(fcinfo, false);
     Oid ns = get_namespace_oid("llmtrace", false);
-    Oid mvoid = get_relname_relid("daily_cost_summary", ns);
+    Oid mvoid = get_relname_relid("daily_cost_summary_data", ns);
     if (!OidIsValid(mvoid)) elog(ERROR, "llmtrace: llmtrace.daily_cost_summary does not exist");
     // The lock REFRESH ... CONCURRENTLY takes: readers go on, refreshes queue.
     Relation mv = table_open(mvoid, ExclusiveLock);
@@ -195,9 +200,9 @@ extern "C" Datum llmtrace_refresh_daily_cost_summary(PG_FUNCTION_ARGS) {
     const int changed = arr ? ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) : 0;
 
     if (!populated) {
-        run("REFRESH MATERIALIZED VIEW llmtrace.daily_cost_summary");
+        run("REFRESH MATERIALIZED VIEW llmtrace.daily_cost_summary_data");
     } else if (full || changed > kMaxIncrementalRows) {
-        run("REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary");
+        run("REFRESH MATERIALIZED VIEW CONCURRENTLY llmtrace.daily_cost_summary_data");
     } else if (changed > 0) {
         if (ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT8OID) elog(ERROR, "llmtrace: unexpected rollup ids");
         select_view_rows(mvoid, PointerGetDatum(arr));
@@ -206,5 +211,6 @@ extern "C" Datum llmtrace_refresh_daily_cost_summary(PG_FUNCTION_ARGS) {
         table_close(mv, NoLock);
     }
     SPI_finish();
+    llmtrace::pg::leave_owner_context(oc);
     PG_RETURN_VOID();
 }

@@ -35,6 +35,7 @@
 #include "pg/settings.hpp"
 #include "pg/span_columns.hpp"
 #include "pg/spi_plan.hpp"
+#include "pg/tenants.hpp"
 
 extern "C" {
 #include "catalog/pg_collation.h"
@@ -110,6 +111,8 @@ struct StatementBuffer {
 
 StatementBuffer buf;
 core::Normalizer* normalizer = nullptr;
+// The projects of the ingesting role (tenants.hpp), set for each payload.
+const std::vector<std::string>* bound_projects = nullptr;
 
 // Releases every resource of the statement without writing anything. The
 // tuplesort lives in TopTransactionContext with its files owned by the top
@@ -584,7 +587,7 @@ void fill_row(int row, const core::Span& s) {
     else
         text(col::error_message, s.error_message);
     text(col::service, s.service);
-    text(col::project, s.project);
+    text(col::project, bound_projects ? stored_project(*bound_projects, s.project) : s.project);
     text(col::environment, s.environment);
     text(col::endpoint, s.endpoint);
     text(col::feature, s.feature);
@@ -679,7 +682,9 @@ size_t utf8_prefix(std::string_view s, size_t limit) {
 }
 
 void quarantine(PayloadRef& payload, const core::Failure& f) {
-    static const Oid types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BOOLOID};
+    static const Oid types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BYTEAOID, BOOLOID, TEXTOID};
+    // A bound writer's bad payload belongs to its (first) project.
+    const std::vector<std::string>& bound = writer_projects();
     // What is kept of the bad input: the bad span's JSON (already cut by the
     // normalizer) or a prefix of the payload; nothing of it when content must
     // not be stored (it may hold prompts and completions).
@@ -699,10 +704,11 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
         if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
         buf.quarantine_plan.get(
             "INSERT INTO llmtrace.ingest_errors (payload, error, sqlstate, location, source_format, "
-            "payload_bytes, payload_sha256, payload_truncated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            8, types);
-        Datum v[8];
-        char n[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+            "payload_bytes, payload_sha256, payload_truncated, project) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            9, types);
+        Datum v[9];
+        char n[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
         if (keep_text)
             v[0] = PointerGetDatum(cstring_to_text_with_len(kept.data(), int(kept.size())));
         else
@@ -728,6 +734,10 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
             n[6] = 'n';
         }
         v[7] = BoolGetDatum(truncated);
+        if (bound.empty())
+            n[8] = 'n';
+        else
+            v[8] = PointerGetDatum(cstring_to_text_with_len(bound.front().data(), int(bound.front().size())));
         buf.quarantine_plan.execute(v, n, false, SPI_OK_INSERT);
         SPI_finish();
     });
@@ -843,6 +853,7 @@ void ingest_payload(std::string_view payload, bool is_null) {
                    : store_content == kStoreRedact ? core::ContentMode::Redact
                                                    : core::ContentMode::Full;
     if (hash_user_ids) load_hash_secret();
+    bound_projects = &writer_projects();
     opts.failure_json_limit = size_t(quarantine_max_bytes);
     opts.interrupt_check = check_interrupts;
     core::PriceTable& prices = current_prices();

@@ -158,10 +158,9 @@ COMMENT ON TABLE llmtrace.alert_rules_version IS
     'Internal: bumped by every change to llmtrace.alert_rules; backends reload their rule cache '
     'when the version their snapshot sees differs.';
 
-CREATE FUNCTION llmtrace.alert_rules_changed()
+CREATE FUNCTION llmtrace.alert_rules_changed_internal()
 RETURNS trigger
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -169,6 +168,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- llmtrace.alert_rules_changed(): llmtrace.alert_rules_changed_internal() run as the extension owner in a
+-- security-restricted context (src/entry/owner.cpp), not SECURITY DEFINER.
+CREATE FUNCTION llmtrace.alert_rules_changed()
+RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
 
 CREATE TRIGGER alert_rules_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON llmtrace.alert_rules FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.alert_rules_changed();
@@ -392,14 +399,13 @@ COMMENT ON FUNCTION llmtrace.write_alert(bigint, text, text, text, text, numeric
 -- unless its rule fired for that scope within the cooldown. Returns, for each
 -- element, until when its rule and scope are quiet (the end of the cooldown),
 -- so that ingest skips them until then without asking again; fired says
--- whether it fired. Called by ingest only (SECURITY DEFINER: writers cannot
--- write alerts themselves).
+-- whether it fired. Called by ingest only, which runs as the extension owner
+-- (writers cannot write alerts themselves); granted to nobody.
 CREATE FUNCTION llmtrace.fire_span_alerts(rule_ids bigint[], projects text[], environments text[],
                                           providers text[], models text[], vals numeric[],
                                           trace_ids text[], span_ids text[])
 RETURNS TABLE (i integer, fired boolean, quiet_until timestamptz)
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -463,7 +469,6 @@ COMMENT ON FUNCTION llmtrace.fire_span_alerts(bigint[], text[], text[], text[], 
 CREATE FUNCTION llmtrace.evaluate_daily_cost(rule_ids bigint[])
 RETURNS TABLE (rule_id bigint, fired boolean)
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -551,7 +556,6 @@ COMMENT ON TABLE llmtrace.alert_window_compaction IS
 CREATE FUNCTION llmtrace.evaluate_window_rules(rule_ids bigint[], exact boolean DEFAULT true)
 RETURNS integer
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -709,11 +713,10 @@ COMMENT ON FUNCTION llmtrace.evaluate_window_rules(bigint[], boolean) IS
 -- What a scheduler calls every minute: the rules whose condition changes with
 -- time and with other sessions' commits. Idempotent and safe to run
 -- concurrently, with itself and with ingest.
-CREATE FUNCTION llmtrace.evaluate_alerts()
+CREATE FUNCTION llmtrace.evaluate_alerts_internal()
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -743,6 +746,18 @@ BEGIN
     RETURN n;
 END
 $$;
+
+COMMENT ON FUNCTION llmtrace.evaluate_alerts_internal() IS
+    'Internal (granted to nobody): llmtrace.evaluate_alerts(), run as the extension owner.';
+
+-- llmtrace.evaluate_alerts(): llmtrace.evaluate_alerts_internal() run as the extension owner in a
+-- security-restricted context (src/entry/owner.cpp), not SECURITY DEFINER.
+CREATE FUNCTION llmtrace.evaluate_alerts()
+RETURNS integer
+LANGUAGE c
+VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
 
 COMMENT ON FUNCTION llmtrace.evaluate_alerts() IS
     'Evaluates the rules that ingest alone cannot decide (daily_cost: the day''s cost including '

@@ -408,14 +408,12 @@ COMMENT ON FUNCTION llmtrace.import_litellm_prices(jsonb) IS
 CREATE FUNCTION llmtrace.ingest_row_trigger()
 RETURNS trigger
 LANGUAGE c
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'llmtrace_ingest_row_trigger';
 
 CREATE FUNCTION llmtrace.ingest_statement_trigger()
 RETURNS trigger
 LANGUAGE c
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'llmtrace_ingest_statement_trigger';
 
@@ -423,7 +421,6 @@ CREATE FUNCTION llmtrace.ingest_json(payload text)
 RETURNS bigint
 LANGUAGE c
 VOLATILE CALLED ON NULL INPUT
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'llmtrace_ingest_json';
 
@@ -472,10 +469,9 @@ INSERT INTO llmtrace.prices_version VALUES (0);
 COMMENT ON TABLE llmtrace.prices_version IS
     'Internal: one row, bumped by every change to llmtrace.model_prices.';
 
-CREATE FUNCTION llmtrace.model_prices_version()
+CREATE FUNCTION llmtrace.model_prices_version_internal()
 RETURNS trigger
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -483,6 +479,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- llmtrace.model_prices_version(): llmtrace.model_prices_version_internal() run as the extension owner in a
+-- security-restricted context (src/entry/owner.cpp), not SECURITY DEFINER.
+CREATE FUNCTION llmtrace.model_prices_version()
+RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
 
 CREATE TRIGGER model_prices_version
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON llmtrace.model_prices
@@ -682,6 +686,8 @@ COMMENT ON FUNCTION llmtrace.sketch_max(llmtrace.latency_sketch) IS 'Exact maxim
 -- @ALERTS@
 
 -- @OPERATIONS@
+
+-- @TENANTS@
 
 -- ---------------------------------------------------------------------------
 -- Privileges: only the llmtrace roles get anything.

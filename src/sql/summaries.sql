@@ -218,10 +218,9 @@ SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_deltas', '');
 -- The span UPDATE trigger: costs, tokens and status may change (reprice);
 -- the rollups get the difference. What a sketch or a distinct count cannot
 -- take back (a span's grouping columns, duration, session) may not change.
-CREATE FUNCTION llmtrace.spans_updated()
+CREATE FUNCTION llmtrace.spans_updated_internal()
 RETURNS trigger
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -294,6 +293,14 @@ BEGIN
 END
 $$;
 
+-- llmtrace.spans_updated(): llmtrace.spans_updated_internal() run as the extension owner in a
+-- security-restricted context (src/entry/owner.cpp), not SECURITY DEFINER.
+CREATE FUNCTION llmtrace.spans_updated()
+RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
+
 CREATE TRIGGER spans_summaries
     AFTER UPDATE ON llmtrace.spans
     REFERENCING OLD TABLE AS old_spans NEW TABLE AS new_spans
@@ -304,10 +311,9 @@ ALTER TABLE llmtrace.spans ENABLE ALWAYS TRIGGER spans_summaries;
 -- llmtrace.rollup_retention_days) and the daily rollups by feature, endpoint
 -- and user. One statement: the deltas a fold deletes are exactly those it
 -- adds. Folds run one at a time; writers never wait for one.
-CREATE FUNCTION llmtrace.fold_rollups()
+CREATE FUNCTION llmtrace.fold_rollups_internal()
 RETURNS bigint
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -393,6 +399,17 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION llmtrace.fold_rollups_internal() IS
+    'Internal (granted to nobody): llmtrace.fold_rollups(), run as the extension owner.';
+
+-- llmtrace.fold_rollups(): llmtrace.fold_rollups_internal() run as the extension owner in a
+-- security-restricted context (src/entry/owner.cpp), not SECURITY DEFINER.
+CREATE FUNCTION llmtrace.fold_rollups()
+RETURNS bigint
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
+
 COMMENT ON FUNCTION llmtrace.fold_rollups() IS
     'Folds the pending live deltas into llmtrace.hourly_rollups and the feature, endpoint and user '
     'rows of llmtrace.daily_rollups, and drops hourly rollups older than '
@@ -410,10 +427,9 @@ COMMENT ON TABLE llmtrace.daily_view_changes IS
     'Internal: ids of the model rows of llmtrace.daily_rollups changed since the last '
     'llmtrace.refresh_daily_cost_summary() (NULL: truncated).';
 
-CREATE FUNCTION llmtrace.daily_rollups_changed()
+CREATE FUNCTION llmtrace.daily_rollups_changed_internal()
 RETURNS trigger
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -431,6 +447,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- llmtrace.daily_rollups_changed(): llmtrace.daily_rollups_changed_internal() run as the extension owner in a
+-- security-restricted context (src/entry/owner.cpp), not SECURITY DEFINER.
+CREATE FUNCTION llmtrace.daily_rollups_changed()
+RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
 
 COMMENT ON FUNCTION llmtrace.daily_rollups_changed() IS
     'Internal: the triggers of llmtrace.daily_rollups that note changed rows in '
@@ -460,7 +484,6 @@ ALTER TABLE llmtrace.daily_rollups ENABLE ALWAYS TRIGGER daily_rollups_truncated
 CREATE FUNCTION llmtrace.fold_daily_rollups()
 RETURNS bigint
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -527,7 +550,7 @@ COMMENT ON FUNCTION llmtrace.fold_daily_rollups() IS
     'Internal: folds the pending daily deltas into the model rows of llmtrace.daily_rollups; '
     'returns the deltas folded. llmtrace.refresh_daily_cost_summary() calls it.';
 
-CREATE MATERIALIZED VIEW llmtrace.daily_cost_summary AS
+CREATE MATERIALIZED VIEW llmtrace.daily_cost_summary_data AS
     SELECT r.day, r.project, r.environment, r.provider, r.model,
            r.spans, r.errors, r.errors::double precision / nullif(r.spans, 0) AS error_rate,
            r.input_tokens, r.output_tokens, r.cached_input_tokens, r.cache_write_tokens,
@@ -543,13 +566,13 @@ CREATE MATERIALIZED VIEW llmtrace.daily_cost_summary AS
 
 -- REFRESH ... CONCURRENTLY needs a unique index on plain columns; rollup_id
 -- is never NULL, so unchanged rows are matched and left alone.
-CREATE UNIQUE INDEX daily_cost_summary_rollup_id ON llmtrace.daily_cost_summary (rollup_id);
-CREATE INDEX daily_cost_summary_day ON llmtrace.daily_cost_summary (day);
+CREATE UNIQUE INDEX daily_cost_summary_rollup_id ON llmtrace.daily_cost_summary_data (rollup_id);
+CREATE INDEX daily_cost_summary_day ON llmtrace.daily_cost_summary_data (day);
 
-COMMENT ON MATERIALIZED VIEW llmtrace.daily_cost_summary IS
-    'One row per UTC day x project x environment x provider x model: spans, errors, tokens, cost '
-    '(NULL when no span had one), unpriced spans, latency percentiles (within 1 %), distinct users '
-    'and sessions. Current as of the last llmtrace.refresh_daily_cost_summary().';
+COMMENT ON MATERIALIZED VIEW llmtrace.daily_cost_summary_data IS
+    'Internal: the rows of llmtrace.daily_cost_summary (the view readers query, which applies the '
+    'project rule of llmtrace.project_roles), every project. Current as of the last '
+    'llmtrace.refresh_daily_cost_summary().';
 
 -- Folds the daily deltas and rewrites the view rows of the rollups that
 -- changed, under the lock of REFRESH ... CONCURRENTLY (src/entry/refresh.cpp):
@@ -558,7 +581,6 @@ CREATE FUNCTION llmtrace.refresh_daily_cost_summary()
 RETURNS void
 LANGUAGE c
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'llmtrace_refresh_daily_cost_summary';
 
@@ -738,7 +760,7 @@ COMMENT ON FUNCTION llmtrace.metrics_by_user(integer) IS
 -- Privileges of the summaries. Readers read them (the live functions run as
 -- the caller, so they read the rollup tables themselves); the admin refreshes.
 REVOKE ALL ON llmtrace.rollup_deltas, llmtrace.daily_deltas, llmtrace.hourly_rollups,
-    llmtrace.daily_rollups, llmtrace.daily_cost_summary, llmtrace.daily_view_changes FROM PUBLIC;
+    llmtrace.daily_rollups, llmtrace.daily_cost_summary_data, llmtrace.daily_view_changes FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_sketch),
     llmtrace.spans_updated(), llmtrace.daily_rollups_changed(), llmtrace.fold_rollups(),
     llmtrace.refresh_daily_cost_summary(),
@@ -750,8 +772,8 @@ REVOKE ALL ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_
     llmtrace.id_set_union(bytea, bytea), llmtrace.id_set_count(bytea), llmtrace.id_set_of(text[]),
     llmtrace.id_set_merge_trans(internal, bytea), llmtrace.id_set_merge_final(internal) FROM PUBLIC;
 REVOKE ALL ON ROUTINE llmtrace.id_set_merge(bytea) FROM PUBLIC;
-GRANT SELECT ON llmtrace.rollup_deltas, llmtrace.hourly_rollups, llmtrace.daily_rollups,
-    llmtrace.daily_cost_summary TO llmtrace_reader, llmtrace_admin;
+GRANT SELECT ON llmtrace.rollup_deltas, llmtrace.hourly_rollups, llmtrace.daily_rollups
+    TO llmtrace_reader, llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.merge(llmtrace.latency_sketch, llmtrace.latency_sketch),
     llmtrace.window_start(integer), llmtrace.live_rollup(text, integer),
     llmtrace.metrics_summary(integer), llmtrace.metrics_by_feature(integer),

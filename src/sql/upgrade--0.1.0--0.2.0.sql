@@ -202,10 +202,9 @@ INSERT INTO llmtrace.prices_version VALUES (0);
 COMMENT ON TABLE llmtrace.prices_version IS
     'Internal: one row, bumped by every change to llmtrace.model_prices.';
 
-CREATE FUNCTION llmtrace.model_prices_version()
+CREATE FUNCTION llmtrace.model_prices_version_internal()
 RETURNS trigger
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -214,12 +213,26 @@ BEGIN
 END
 $$;
 
+-- llmtrace.model_prices_version(): llmtrace.model_prices_version_internal() run as the extension owner in a
+-- security-restricted context (src/entry/owner.cpp), not SECURITY DEFINER.
+CREATE FUNCTION llmtrace.model_prices_version()
+RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
+
 CREATE TRIGGER model_prices_version
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON llmtrace.model_prices
     FOR EACH STATEMENT EXECUTE FUNCTION llmtrace.model_prices_version();
 
 ALTER TABLE llmtrace.model_prices ENABLE ALWAYS TRIGGER model_prices_changed;
 ALTER TABLE llmtrace.model_prices ENABLE ALWAYS TRIGGER model_prices_version;
+
+-- The ingest functions switch to the extension owner themselves, in a
+-- security-restricted context (src/pg/owner.hpp): no longer SECURITY DEFINER.
+ALTER FUNCTION llmtrace.ingest_row_trigger() SECURITY INVOKER;
+ALTER FUNCTION llmtrace.ingest_statement_trigger() SECURITY INVOKER;
+ALTER FUNCTION llmtrace.ingest_json(text) SECURITY INVOKER;
 
 -- NULL payloads are bad input in ingest_json too.
 ALTER FUNCTION llmtrace.ingest_json(text) CALLED ON NULL INPUT;
@@ -373,6 +386,8 @@ GRANT SET ON PARAMETER llmtrace.store_content TO llmtrace_admin;
 -- @ALERTS@
 
 -- @OPERATIONS@
+
+-- @TENANTS@
 
 -- The summaries start with every span stored before the upgrade: one scan of
 -- llmtrace.spans for each delta table, folded by the first

@@ -1,0 +1,30 @@
+// Projects as tenants on the ingest path: the projects the ingesting role is
+// bound to (llmtrace.project_roles, through role membership).
+#pragma once
+
+#include "core/span.hpp"
+
+#include <string>
+#include <vector>
+
+namespace llmtrace::pg {
+
+void register_tenant_callbacks();
+
+// The projects the role that issued the statement (SET ROLE counts; the
+// SECURITY DEFINER switch of the ingest functions does not) is bound to,
+// sorted; empty when it is bound to none or is a superuser. Cached per role,
+// dropped when llmtrace.project_roles or a role membership changes.
+const std::vector<std::string>& writer_projects();
+
+// The project a span is stored under: the payload's when the writer is
+// unbound or the payload names one of its projects, else its first project.
+inline core::Str stored_project(const std::vector<std::string>& bound, core::Str claimed) {
+    if (bound.empty()) return claimed;
+    if (core::present(claimed))
+        for (const std::string& p : bound)
+            if (p == claimed) return claimed;
+    return core::Str(bound.front());
+}
+
+}  // namespace llmtrace::pg
