@@ -106,6 +106,16 @@ INSERT INTO llmtrace.alert_window_deltas (minute, spans, errors, tokens, cost_us
 VALUES (now(), 1000, 1000, 0, 0, 0);
 SET llmtrace.notify_channel = 'elsewhere';
 SET llmtrace.store_content = 'full';
+-- Nor through RETURNING, nor by changing what is stored or sampled.
+INSERT INTO llmtrace.ingest (payload) VALUES ('{"trace_id":"priv","span_id":"w7","start_time":"2024-07-01T00:00:07Z"}') RETURNING *;
+SET llmtrace.sample_rate = 0;
+SET llmtrace.hash_user_ids = off;
+SET llmtrace.retention_days = 1;
+SELECT llmtrace.maintain();
+SELECT llmtrace.apply_retention();
+SELECT llmtrace.fold_rollups();
+SELECT count(*) FROM llmtrace.project_roles;
+SELECT llmtrace.visible_projects();
 RESET ROLE;
 -- Nor before the library is loaded in its session: set then, the value waits
 -- as a placeholder, and loading the library refuses it (a warning); the
@@ -186,6 +196,27 @@ DELETE FROM llmtrace.alert_rules WHERE name = 'admin rule';
 SELECT llmtrace.evaluate_alerts() >= 0 AS evaluates;
 SELECT count(*) > 0 AS reads_alerts FROM llmtrace.recent_alerts();
 DELETE FROM llmtrace.alerts;
+-- Every function the README gives the admin runs for it (each line: no error).
+SELECT llmtrace.fold_rollups() >= 0 AS fold_rollups;
+SELECT partitions_busy = 0 AS apply_retention FROM llmtrace.apply_retention();
+SELECT days_busy = 0 AS maintain FROM llmtrace.maintain(0);
+SELECT llmtrace.ensure_partitions('2024-07-01', '2024-07-01') >= 0 AS ensure_partitions;
+SELECT (llmtrace.import_litellm_prices('{}')).added = 0 AS import_litellm_prices;
+SELECT llmtrace.cost('openai', 'gpt-4o', 1000, 10) > 0 AS cost;
+SELECT count(*) > 0 AS metrics FROM llmtrace.metrics_summary(24), llmtrace.metrics_by_feature(24),
+    llmtrace.metrics_by_endpoint(24), llmtrace.metrics_by_user(24);
+SELECT llmtrace.quantile(llmtrace.latency_sketch(x), 0.5) AS sketches FROM generate_series(1, 3) x;
+SELECT llmtrace.sample_keep('t', 1) AS sample_keep, llmtrace.visible_projects() IS NULL AS visible_projects;
+INSERT INTO llmtrace.project_roles (role, project) VALUES ('regress_llmtrace_none', 'p');
+DELETE FROM llmtrace.project_roles WHERE project = 'p';
+SET llmtrace.sample_rate = 0.5;
+SET llmtrace.hash_user_ids = on;
+SET llmtrace.retention_days = 30;
+SET llmtrace.maintenance_lock_timeout = '2s';
+RESET llmtrace.sample_rate;
+RESET llmtrace.hash_user_ids;
+RESET llmtrace.retention_days;
+RESET llmtrace.maintenance_lock_timeout;
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------
