@@ -10,14 +10,19 @@
 -- llmtrace_admin can maintain tables it does not own without any function
 -- being SECURITY DEFINER. The _internal functions are granted to nobody.
 --
--- Locks: a new day's partition is made as a table of its own and attached
--- (SHARE UPDATE EXCLUSIVE on llmtrace.spans: writers go on); moving a day out
--- of the default partition copies it first and takes the default partition
--- exclusively only for the last rows, the delete and the attach; dropping a
--- partition takes llmtrace.spans exclusively for a moment. Every such lock is
--- waited for at most llmtrace.maintenance_lock_timeout: a busy object is
--- skipped (and counted) and taken at the next call, so maintenance never
--- queues writers behind a long transaction.
+-- Locks. A partition attached while a writer routes rows with the partition
+-- layout it read before would send that writer's rows of the new day to the
+-- default partition, whose new constraint refuses them (the writer's statement
+-- fails). So partitions are attached only while no writer is inside
+-- llmtrace.spans: every new table is made and filled first (moving a day out
+-- of the default partition copies its rows while writers go on), then
+-- llmtrace.spans and llmtrace.sampled_spans are taken in EXCLUSIVE mode (readers
+-- go on) and their default partitions in ACCESS EXCLUSIVE mode, for the rows
+-- that changed meanwhile, the deletes and the attaches only. Dropping a
+-- partition takes llmtrace.spans exclusively for a moment. Every lock is waited
+-- for at most llmtrace.maintenance_lock_timeout: when a long transaction is
+-- busy in the table, the call leaves everything for the next one (days_busy,
+-- partitions_busy), so maintenance never queues writers behind it for longer.
 -- ---------------------------------------------------------------------------
 
 -- The keys of spans sampled out by llmtrace.sample_rate: counted in the
@@ -38,33 +43,29 @@ COMMENT ON TABLE llmtrace.sampled_spans IS
 CREATE TABLE llmtrace.sampled_spans_default PARTITION OF llmtrace.sampled_spans DEFAULT;
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.sampled_spans_default', '');
 
--- The partition of one UTC day of llmtrace.spans or llmtrace.sampled_spans
--- (parent): made and attached, or found. created is 1 when it was made, 0
--- when the day already has a partition. Rows of the day waiting in the
--- default partition are moved into it; moved_rows tells how many.
-CREATE FUNCTION llmtrace.make_day_partition_internal(parent text, day date, OUT created integer,
-                                                     OUT moved_rows bigint)
+-- Phase 1 for one UTC day of llmtrace.spans or llmtrace.sampled_spans
+-- (parent), without blocking writers: when the day has no partition yet, makes
+-- its table (with its bound as a constraint, so that ATTACH need not scan it)
+-- and copies the day's rows waiting in the default partition into it. Returns
+-- whether it made one.
+CREATE FUNCTION llmtrace.prepare_day_partition_internal(parent text, day date)
+RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
 AS $$
 DECLARE
     part text := parent || '_p' || to_char(day, 'YYYYMMDD');
-    def  text := parent || '_default';
     lo   timestamptz := day::timestamp AT TIME ZONE 'UTC';
     hi   timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
-    n    bigint;
-    waiting boolean;
 BEGIN
-    created := 0;
-    moved_rows := 0;
     IF parent NOT IN ('spans', 'sampled_spans') THEN
         RAISE EXCEPTION 'llmtrace: % is not a partitioned table of llmtrace', parent USING ERRCODE = '22023';
     END IF;
     IF EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                WHERE i.inhparent = ('llmtrace.' || parent)::regclass
                  AND c.relnamespace = 'llmtrace'::regnamespace AND c.relname = part) THEN
-        RETURN;
+        RETURN false;
     END IF;
     -- A leftover table of that name (a detached partition, say) is not ours to drop.
     IF EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'llmtrace'::regnamespace
@@ -75,51 +76,106 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TABLE llmtrace.%I (LIKE llmtrace.%I INCLUDING DEFAULTS '
                    'INCLUDING CONSTRAINTS INCLUDING STORAGE)', part, parent);
-    -- The bound as a constraint: ATTACH then needs no scan of the new table.
     EXECUTE format('ALTER TABLE llmtrace.%I ADD CONSTRAINT %I CHECK '
                    '(start_time IS NOT NULL AND start_time >= %L AND start_time < %L)',
                    part, part || '_bound', lo, hi);
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM llmtrace.%I WHERE start_time >= %L AND start_time < %L)',
-                   def, lo, hi) INTO waiting;
-    IF waiting THEN
-        -- Copy while writers go on, then take the default partition for the
-        -- rows that changed (reprice) or arrived meanwhile, the delete and the attach.
-        EXECUTE format('INSERT INTO llmtrace.%I SELECT * FROM llmtrace.%I '
-                       'WHERE start_time >= %L AND start_time < %L', part, def, lo, hi);
-        EXECUTE format('LOCK TABLE llmtrace.%I IN ACCESS EXCLUSIVE MODE', def);
-        EXECUTE format('DELETE FROM llmtrace.%I p WHERE NOT EXISTS (SELECT 1 FROM '
-                       'llmtrace.%I d WHERE (d.trace_id, d.span_id, d.start_time) '
-                       '= (p.trace_id, p.span_id, p.start_time) AND d = p)', part, def);
-        EXECUTE format('INSERT INTO llmtrace.%1$I SELECT d.* FROM llmtrace.%4$I d '
-                       'WHERE d.start_time >= %2$L AND d.start_time < %3$L AND NOT EXISTS '
-                       '(SELECT 1 FROM llmtrace.%1$I p WHERE (p.trace_id, p.span_id, p.start_time) '
-                       '= (d.trace_id, d.span_id, d.start_time))', part, lo, hi, def);
-        EXECUTE format('DELETE FROM llmtrace.%I WHERE start_time >= %L AND start_time < %L',
-                       def, lo, hi);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        moved_rows := n;
-    END IF;
-    EXECUTE format('ALTER TABLE llmtrace.%I ATTACH PARTITION llmtrace.%I '
-                   'FOR VALUES FROM (%L) TO (%L)', parent, part, lo, hi);
-    EXECUTE format('ALTER TABLE llmtrace.%I DROP CONSTRAINT %I', part, part || '_bound');
-    created := 1;
+    EXECUTE format('INSERT INTO llmtrace.%I SELECT * FROM llmtrace.%I '
+                   'WHERE start_time >= %L AND start_time < %L', part, parent || '_default', lo, hi);
+    RETURN true;
 END
 $$;
 
--- Both tables' partitions of one day.
-CREATE FUNCTION llmtrace.make_day_partitions_internal(day date, OUT created integer,
-                                                      OUT moved_rows bigint)
+-- Phase 2 for a table phase 1 made, with llmtrace.spans, llmtrace.sampled_spans
+-- and their default partitions locked by the caller: the rows that changed
+-- (reprice) or arrived since the copy, the delete from the default partition,
+-- the attach. Returns the rows moved out of the default partition.
+CREATE FUNCTION llmtrace.attach_day_partition_internal(parent text, day date)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+    part text := parent || '_p' || to_char(day, 'YYYYMMDD');
+    def  text := parent || '_default';
+    lo   timestamptz := day::timestamp AT TIME ZONE 'UTC';
+    hi   timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+    n    bigint;
+BEGIN
+    EXECUTE format('DELETE FROM llmtrace.%I p WHERE NOT EXISTS (SELECT 1 FROM '
+                   'llmtrace.%I d WHERE (d.trace_id, d.span_id, d.start_time) '
+                   '= (p.trace_id, p.span_id, p.start_time) AND d = p)', part, def);
+    EXECUTE format('INSERT INTO llmtrace.%1$I SELECT d.* FROM llmtrace.%4$I d '
+                   'WHERE d.start_time >= %2$L AND d.start_time < %3$L AND NOT EXISTS '
+                   '(SELECT 1 FROM llmtrace.%1$I p WHERE (p.trace_id, p.span_id, p.start_time) '
+                   '= (d.trace_id, d.span_id, d.start_time))', part, lo, hi, def);
+    EXECUTE format('DELETE FROM llmtrace.%I WHERE start_time >= %L AND start_time < %L', def, lo, hi);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXECUTE format('ALTER TABLE llmtrace.%I ATTACH PARTITION llmtrace.%I '
+                   'FOR VALUES FROM (%L) TO (%L)', parent, part, lo, hi);
+    EXECUTE format('ALTER TABLE llmtrace.%I DROP CONSTRAINT %I', part, part || '_bound');
+    RETURN n;
+END
+$$;
+
+-- The partitions of the given UTC days, both tables, both phases. All or
+-- nothing: when the locks of phase 2 are not granted within
+-- llmtrace.maintenance_lock_timeout, nothing is made and busy_days says how
+-- many days were left for the next call. Nothing to make: no lock is taken.
+CREATE FUNCTION llmtrace.make_day_partitions_internal(days date[], OUT created integer,
+                                                      OUT days_moved integer, OUT moved_rows bigint,
+                                                      OUT busy_days integer)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    a record;
-    b record;
+    d    date;
+    made date[] := '{}';
+    work date[] := '{}';
+    n    bigint;
+    m    bigint;
 BEGIN
-    a := llmtrace.make_day_partition_internal('spans', day);
-    b := llmtrace.make_day_partition_internal('sampled_spans', day);
-    created := a.created;
-    moved_rows := a.moved_rows + b.moved_rows;
+    created := 0; days_moved := 0; moved_rows := 0; busy_days := 0;
+    BEGIN
+        FOREACH d IN ARRAY days LOOP
+            IF llmtrace.prepare_day_partition_internal('spans', d) THEN
+                made := made || d;
+                work := work || d;
+            END IF;
+            IF llmtrace.prepare_day_partition_internal('sampled_spans', d) AND NOT d = ANY (work) THEN
+                work := work || d;
+            END IF;
+        END LOOP;
+        IF cardinality(work) = 0 THEN
+            RETURN;
+        END IF;
+        PERFORM set_config('lock_timeout', llmtrace.maintenance_lock_timeout_internal(), true);
+        LOCK TABLE llmtrace.spans, llmtrace.sampled_spans IN EXCLUSIVE MODE;
+        LOCK TABLE llmtrace.spans_default, llmtrace.sampled_spans_default IN ACCESS EXCLUSIVE MODE;
+        PERFORM set_config('lock_timeout', '0', true);
+        FOREACH d IN ARRAY work LOOP
+            n := 0;
+            IF EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'llmtrace'::regnamespace
+                                                AND relname = 'spans_p' || to_char(d, 'YYYYMMDD')
+                                                AND NOT relispartition) THEN
+                n := llmtrace.attach_day_partition_internal('spans', d);
+            END IF;
+            m := 0;
+            IF EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'llmtrace'::regnamespace
+                                                AND relname = 'sampled_spans_p' || to_char(d, 'YYYYMMDD')
+                                                AND NOT relispartition) THEN
+                m := llmtrace.attach_day_partition_internal('sampled_spans', d);
+            END IF;
+            IF n + m > 0 THEN
+                days_moved := days_moved + 1;
+                moved_rows := moved_rows + n + m;
+            END IF;
+        END LOOP;
+        created := cardinality(made);
+    EXCEPTION WHEN lock_not_available THEN
+        -- (PL/pgSQL variables keep what they were given before the rollback.)
+        created := 0; days_moved := 0; moved_rows := 0; busy_days := cardinality(work);
+    END;
 END
 $$;
 
@@ -141,9 +197,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    d       date;
-    created integer := 0;
-    r       record;
+    r record;
 BEGIN
     IF from_day IS NULL OR to_day IS NULL OR to_day < from_day THEN
         RAISE EXCEPTION 'ensure_partitions: invalid day range % .. %', from_day, to_day
@@ -153,14 +207,13 @@ BEGIN
         RAISE EXCEPTION 'ensure_partitions: at most 3661 days at a time'
             USING ERRCODE = '22023';
     END IF;
-    PERFORM set_config('lock_timeout', llmtrace.maintenance_lock_timeout_internal(), true);
-    d := from_day;
-    WHILE d <= to_day LOOP
-        r := llmtrace.make_day_partitions_internal(d);
-        created := created + r.created;
-        d := d + 1;
-    END LOOP;
-    RETURN created;
+    r := llmtrace.make_day_partitions_internal(
+             ARRAY(SELECT g::date FROM generate_series(from_day, to_day, interval '1 day') g));
+    IF r.busy_days > 0 THEN
+        RAISE EXCEPTION 'ensure_partitions: llmtrace.spans stayed busy for llmtrace.maintenance_lock_timeout'
+            USING ERRCODE = '55P03', HINT = 'Call it again, or raise llmtrace.maintenance_lock_timeout.';
+    END IF;
+    RETURN r.created;
 END
 $$;
 
@@ -201,9 +254,8 @@ BEGIN
         RAISE NOTICE 'llmtrace.maintain: another maintenance is running; nothing done';
         RETURN;
     END IF;
-    PERFORM set_config('lock_timeout', llmtrace.maintenance_lock_timeout_internal(), true);
     -- Days that have spans in the default partition (back-fills, clock skew),
-    -- oldest first, then today and the days ahead.
+    -- oldest first, then yesterday, today and the days ahead.
     SELECT array_agg(x ORDER BY x) INTO days
     FROM (SELECT (start_time AT TIME ZONE 'UTC')::date AS x FROM llmtrace.spans_default
           UNION
@@ -214,24 +266,11 @@ BEGIN
             days := days || d;
         END IF;
     END LOOP;
-    FOREACH d IN ARRAY days LOOP
-        -- Every day needs the default partition for a moment: once it was
-        -- busy, the remaining days are left for the next call too.
-        IF days_busy > 0 THEN
-            days_busy := days_busy + 1;
-            CONTINUE;
-        END IF;
-        BEGIN
-            r := llmtrace.make_day_partitions_internal(d);
-            partitions_created := partitions_created + r.created;
-            IF r.moved_rows > 0 THEN
-                days_moved := days_moved + 1;
-                rows_moved := rows_moved + r.moved_rows;
-            END IF;
-        EXCEPTION WHEN lock_not_available THEN
-            days_busy := days_busy + 1;
-        END;
-    END LOOP;
+    r := llmtrace.make_day_partitions_internal(days);
+    partitions_created := r.created;
+    days_moved := r.days_moved;
+    rows_moved := r.moved_rows;
+    days_busy := r.busy_days;
 END
 $$;
 
@@ -317,11 +356,15 @@ COMMENT ON FUNCTION llmtrace.apply_retention() IS
     'partitions of their days. A partition that is busy for llmtrace.maintenance_lock_timeout '
     'is left for the next call (partitions_busy).';
 
-COMMENT ON FUNCTION llmtrace.make_day_partition_internal(text, date) IS
-    'Internal (granted to nobody): makes and attaches the partition of one UTC day, moving its '
-    'rows out of the default partition.';
-COMMENT ON FUNCTION llmtrace.make_day_partitions_internal(date) IS
-    'Internal (granted to nobody): the partitions of one UTC day of llmtrace.spans and llmtrace.sampled_spans.';
+COMMENT ON FUNCTION llmtrace.prepare_day_partition_internal(text, date) IS
+    'Internal (granted to nobody): makes the table of one UTC day''s partition and copies the day''s '
+    'rows of the default partition into it, without blocking writers.';
+COMMENT ON FUNCTION llmtrace.attach_day_partition_internal(text, date) IS
+    'Internal (granted to nobody): moves the rest of the day out of the default partition and '
+    'attaches the table, the tables locked by the caller.';
+COMMENT ON FUNCTION llmtrace.make_day_partitions_internal(date[]) IS
+    'Internal (granted to nobody): the partitions of UTC days of llmtrace.spans and '
+    'llmtrace.sampled_spans, all or nothing.';
 COMMENT ON FUNCTION llmtrace.maintenance_lock_timeout_internal() IS
     'Internal (granted to nobody): llmtrace.maintenance_lock_timeout as a lock_timeout value.';
 COMMENT ON FUNCTION llmtrace.ensure_partitions_internal(date, date) IS
@@ -344,8 +387,8 @@ COMMENT ON FUNCTION llmtrace.sample_keep(text, double precision) IS
 
 -- Privileges: the wrappers are the admin's; the _internal functions nobody's.
 REVOKE ALL ON TABLE llmtrace.sampled_spans, llmtrace.sampled_spans_default FROM PUBLIC;
-REVOKE ALL ON FUNCTION llmtrace.make_day_partition_internal(text, date),
-    llmtrace.make_day_partitions_internal(date),
+REVOKE ALL ON FUNCTION llmtrace.prepare_day_partition_internal(text, date),
+    llmtrace.attach_day_partition_internal(text, date), llmtrace.make_day_partitions_internal(date[]),
     llmtrace.maintenance_lock_timeout_internal(), llmtrace.ensure_partitions_internal(date, date),
     llmtrace.maintain_internal(integer), llmtrace.apply_retention_internal(),
     llmtrace.ensure_partitions(date, date), llmtrace.maintain(integer), llmtrace.apply_retention()

@@ -22,6 +22,12 @@
 #   terminate_is_fast            pg_terminate_backend at a random moment of a large
 #                                ingest ends the session within 100 ms (median of
 #                                3), and the server does not restart
+#   maintenance_during_ingest    2 writers ingest spans of today and of back-filled
+#                                days while a third session loops maintain() and
+#                                apply_retention() (which drops old partitions):
+#                                every span stored once, in the partition of its
+#                                day, the default partition emptied, the old days
+#                                dropped; prints the writers' slowest statement
 #
 # cancel_is_fast and terminate_is_fast make the server read payload files with
 # pg_read_file, so the cluster must run on this machine. If PGDATA is set, its
@@ -36,7 +42,8 @@ LIMIT_MS=100          # cancel / terminate must take effect within this
 TIMEOUT_MS=50         # statement_timeout of cancel_is_fast
 TRIES=3               # median of TRIES per payload
 TRY_SECONDS=30        # a session that has not answered by then is given up
-ALL_CHECKS=(concurrent_copy_no_deadlock redelivery_while_inserting cancel_is_fast terminate_is_fast)
+ALL_CHECKS=(concurrent_copy_no_deadlock redelivery_while_inserting cancel_is_fast terminate_is_fast
+            maintenance_during_ingest)
 
 checks=("$@")
 [ ${#checks[@]} -eq 0 ] && checks=("${ALL_CHECKS[@]}")
@@ -465,6 +472,86 @@ check_terminate_is_fast() {
         ok $name "$label"
     else
         fail $name "$label (from pg_terminate_backend until the session ended, median of $TRIES, limit $LIMIT_MS ms)${problems[*]:+; $(IFS=';'; echo "${problems[*]}" | sed 's/;/; /g')}"
+    fi
+}
+
+# --- 5. maintenance_during_ingest ---------------------------------------------
+check_maintenance_during_ingest() {
+    local name=maintenance_during_ingest writers=2 stmts=300 per=20 rounds=60 w d k
+    local dir=$work/maint
+    mkdir -p "$dir"
+    reset_tables || { fail $name "cannot empty the tables"; return; }
+    # Old days (200 and 201 days ago) with a partition each, for retention to drop.
+    sql -c "SELECT llmtrace.ingest_json(format('[{\"trace_id\":\"old\",\"span_id\":\"1\",\"start_time\":\"%s\"},{\"trace_id\":\"old\",\"span_id\":\"2\",\"start_time\":\"%s\"}]',
+                to_char(now() - interval '200 days', 'YYYY-MM-DD\"T\"12:00:00\"Z\"'),
+                to_char(now() - interval '201 days', 'YYYY-MM-DD\"T\"12:00:00\"Z\"')))" >/dev/null &&
+        sql -c "SELECT llmtrace.maintain(0)" >/dev/null ||
+        { fail $name "cannot set up the old days"; return; }
+    # Days the writers write: today, yesterday and back-filled days without a
+    # partition (their spans land in the default partition until maintain()).
+    local days=()
+    for d in 0 1 33 47 61; do days+=("$(date -u -d "$d days ago" +%Y-%m-%d)"); done
+    for w in $(seq 1 $writers); do
+        {
+            echo '\timing on'
+            for k in $(seq 1 $stmts); do
+                printf "SELECT llmtrace.ingest_json('["
+                for d in $(seq 1 $per); do
+                    [ "$d" -gt 1 ] && printf ','
+                    printf '{"trace_id":"mdi-%s-%s","span_id":"%s","start_time":"%sT12:%02d:00Z","model":"gpt-4o","usage":{"prompt_tokens":10,"completion_tokens":5}}' \
+                        "$w" "$k" "$d" "${days[$(((k + d) % ${#days[@]}))]}" "$((d % 60))"
+                done
+                echo "]');"
+            done
+        } >"$dir/writer$w.sql"
+    done
+    {
+        echo "SET llmtrace.maintenance_lock_timeout = '200ms';"
+        echo "SET llmtrace.retention_days = 100;"
+        for k in $(seq 1 $rounds); do
+            echo "SELECT * FROM llmtrace.maintain(2);"
+            echo "SELECT * FROM llmtrace.apply_retention();"
+            echo "SELECT pg_sleep(0.05);"
+        done
+    } >"$dir/maint.sql"
+    for w in $(seq 1 $writers); do
+        PGAPPNAME=llmtrace-sessions-writer$w timeout 300 psql -X -q -At -v ON_ERROR_STOP=1 -f "$dir/writer$w.sql" \
+            >"$dir/writer$w.out" 2>"$dir/writer$w.err" &
+        bg_pids+=($!)
+    done
+    PGAPPNAME=llmtrace-sessions-maint timeout 300 psql -X -q -At -v ON_ERROR_STOP=1 -f "$dir/maint.sql" \
+        >"$dir/maint.out" 2>"$dir/maint.err" &
+    bg_pids+=($!)
+    local pid rc=0
+    for pid in "${bg_pids[@]}"; do wait "$pid" || rc=1; done
+    bg_pids=()
+    local problems=()
+    for w in $(seq 1 $writers); do
+        [ -s "$dir/writer$w.err" ] && problems+=("writer $w: $(first_error "$dir/writer$w.err")")
+    done
+    [ -s "$dir/maint.err" ] && problems+=("maintenance: $(first_error "$dir/maint.err")")
+    [ $rc -ne 0 ] && [ ${#problems[@]} -eq 0 ] && problems+=("a session failed")
+    sql -c "SELECT llmtrace.maintain(0)" >/dev/null || problems+=("the final maintain() failed")
+    local expected=$((writers * stmts * per))
+    local got misplaced in_default old busy moved slowest
+    got=$(sql -c "SELECT count(*) FROM llmtrace.spans WHERE trace_id LIKE 'mdi-%'")
+    misplaced=$(sql -c "SELECT count(*) FROM llmtrace.spans s WHERE s.trace_id LIKE 'mdi-%'
+                          AND s.tableoid::regclass::text <> 'llmtrace.spans_p' || to_char(s.start_time AT TIME ZONE 'UTC', 'YYYYMMDD')")
+    in_default=$(sql -c "SELECT count(*) FROM llmtrace.spans_default")
+    old=$(sql -c "SELECT count(*) FROM llmtrace.spans WHERE trace_id = 'old'")
+    # maintain() rows: partitions_created|days_moved|rows_moved|days_busy
+    busy=$(awk -F'|' 'NF == 4 && $2 ~ /^[0-9]+$/ { b += $4 } END { print b + 0 }' "$dir/maint.out")
+    moved=$(awk -F'|' 'NF == 4 && $2 ~ /^[0-9]+$/ { m += $3 } END { print m + 0 }' "$dir/maint.out")
+    slowest=$(cat "$dir"/writer*.out | awk '/^Time: / { if ($2 > m) m = $2 } END { printf "%d", m }')
+    [ "$got" = "$expected" ] || problems+=("$got spans stored of $expected")
+    [ "$misplaced" = 0 ] || problems+=("$misplaced spans outside the partition of their day")
+    [ "$in_default" = 0 ] || problems+=("$in_default spans left in the default partition")
+    [ "$old" = 0 ] || problems+=("the old days were not dropped")
+    [ "${slowest:-0}" -lt 5000 ] || problems+=("a writer statement took ${slowest} ms")
+    if [ ${#problems[@]} -eq 0 ]; then
+        ok $name "$expected spans, $moved moved out of the default partition meanwhile, writers' slowest statement ${slowest} ms, busy skips $busy"
+    else
+        fail $name "$(IFS=';'; echo "${problems[*]}" | sed 's/;/; /g')"
     fi
 }
 
