@@ -14,6 +14,7 @@ bool rollups_enabled = true;
 int rollup_retention_days = 35;
 char* notify_channel = nullptr;
 int retention_days = 90;
+int notify_payload = kNotifyId;
 double sample_rate = 1.0;
 int maintenance_lock_timeout_ms = 1000;
 
@@ -22,6 +23,12 @@ namespace {
 const struct config_enum_entry kOnErrorOptions[] = {
     {"quarantine", kOnErrorQuarantine, false},
     {"error", kOnErrorError, false},
+    {nullptr, 0, false},
+};
+
+const struct config_enum_entry kNotifyPayloadOptions[] = {
+    {"id", kNotifyId, false},
+    {"full", kNotifyFull, false},
     {nullptr, 0, false},
 };
 
@@ -111,6 +118,14 @@ void define_settings() {
         "in llmtrace.sampled_spans so a re-delivery is not counted twice. Superuser-only, and "
         "granted to llmtrace_admin.",
         &sample_rate, 1.0, 0.0, 1.0, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomEnumVariable(
+        "llmtrace.notify_payload",
+        "What the NOTIFY of an alert carries.",
+        "id (the default): {\"id\": N} only, since any role may LISTEN on any channel; consumers read "
+        "the alert from llmtrace.alerts, where privileges and row-level security apply (llmtrace-listen "
+        "does). full: the alert's compact JSON, for databases where every listener may see every alert. "
+        "Superuser-only, and granted to llmtrace_admin.",
+        &notify_payload, kNotifyId, kNotifyPayloadOptions, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     // Retention is the admin's policy: superuser-only, and granted to
     // llmtrace_admin with GRANT SET ON PARAMETER by the install script.
     DefineCustomIntVariable(

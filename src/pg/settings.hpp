@@ -4,6 +4,7 @@
 namespace llmtrace::pg {
 
 enum OnError { kOnErrorQuarantine = 0, kOnErrorError = 1 };
+enum NotifyPayload { kNotifyId = 0, kNotifyFull = 1 };
 enum StoreContent { kStoreFull = 0, kStoreRedact = 1, kStoreNone = 2 };
 
 extern int on_error;              // llmtrace.on_error
@@ -16,6 +17,7 @@ extern bool rollups_enabled;      // llmtrace.rollups (superuser-set)
 extern int rollup_retention_days; // llmtrace.rollup_retention_days (superuser-set)
 extern char* notify_channel;      // llmtrace.notify_channel (superuser-set)
 extern double sample_rate;       // llmtrace.sample_rate (superuser or llmtrace_admin)
+extern int notify_payload;        // llmtrace.notify_payload (superuser or llmtrace_admin)
 extern int retention_days;        // llmtrace.retention_days (superuser or llmtrace_admin)
 extern int maintenance_lock_timeout_ms; // llmtrace.maintenance_lock_timeout
 

@@ -385,7 +385,13 @@ BEGIN
                                'provider', provider, 'model', model),
             trace_id, span_id, coalesce(details, '{}'))
     RETURNING * INTO a;
-    PERFORM pg_notify(llmtrace.notify_channel(), llmtrace.alert_payload(a));
+    -- Any role may LISTEN on any channel: unless llmtrace.notify_payload =
+    -- 'full', the notification carries the id only, and consumers read the
+    -- alert from llmtrace.alerts (privileges and row-level security apply).
+    PERFORM pg_notify(llmtrace.notify_channel(),
+                      CASE WHEN current_setting('llmtrace.notify_payload', true) = 'full'
+                           THEN llmtrace.alert_payload(a)
+                           ELSE jsonb_build_object('id', a.id)::text END);
 END
 $$;
 

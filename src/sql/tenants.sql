@@ -104,6 +104,9 @@ COMMENT ON VIEW llmtrace.daily_cost_summary IS
     'and sessions; the rows of the caller''s projects. Current as of the last '
     'llmtrace.refresh_daily_cost_summary().';
 
+-- What a NOTIFY carries is the admin's decision too.
+GRANT SET ON PARAMETER llmtrace.notify_payload TO llmtrace_admin;
+
 REVOKE ALL ON llmtrace.project_roles, llmtrace.daily_cost_summary FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.visible_projects() FROM PUBLIC;
 GRANT SELECT ON llmtrace.project_roles TO llmtrace_reader, llmtrace_admin;

@@ -161,6 +161,43 @@ listener=
 kill "$receiver" 2>/dev/null
 check "--exec and --webhook together: exit status 2" '"$LISTEN_BIN" --dsn "$DSN" --exec true --webhook http://127.0.0.1:1/ >/dev/null 2>&1; [ $? = 2 ]'
 
+# What a NOTIFY carries: any role may LISTEN, so by default only the id.
+raw_listen() {  # OUT: a plain psql session LISTENing for 3 s
+    psql -X -q -v ON_ERROR_STOP=1 -c "LISTEN llmtrace_alerts" -c "SELECT pg_sleep(3)" >"$1" 2>&1 &
+    raw=$!
+    sleep 1
+}
+raw_listen "$work/raw_id"
+fire
+wait "$raw"
+check "a plain LISTEN gets {\"id\": N} only (llmtrace.notify_payload = id, the default)" \
+    'grep -q "with payload \"{\"id\": [0-9]*}\"" "$work/raw_id" && ! grep -q "\"kind\"" "$work/raw_id"'
+"${PSQL[@]}" -c "ALTER DATABASE postgres SET llmtrace.notify_payload = 'full'"
+raw_listen "$work/raw_full"
+fire
+wait "$raw"
+"${PSQL[@]}" -c "ALTER DATABASE postgres RESET llmtrace.notify_payload"
+check "llmtrace.notify_payload = full: the alert's compact JSON" \
+    'grep -q "with payload \"{.*\"kind\": \"span_cost\".*}\"" "$work/raw_full"'
+
+# llmtrace-listen run as a reader bound to a project prints that project's alerts only.
+"${PSQL[@]}" -c "CREATE ROLE listen_p1 LOGIN IN ROLE llmtrace_reader" \
+    -c "INSERT INTO llmtrace.project_roles (role, project) VALUES ('listen_p1', 'p1')"
+rm -f "$work/state"
+DSN_SAVED=$DSN
+DSN="host=$PGHOST port=$PGPORT user=listen_p1 dbname=postgres"
+start_listener "$work/p1.out" || not_ok "the bound reader's listener connects"
+for p in p2 p1 p2; do
+    n=$((n + 1))
+    "${PSQL[@]}" -c "SELECT llmtrace.ingest_json('{\"trace_id\":\"listen\",\"span_id\":\"s$n\",\"start_time\":\"2026-03-01T10:00:00Z\",\"model\":\"gpt-4o\",\"cost_usd\":1,\"project\":\"$p\"}')" >/dev/null
+done
+check "a bound reader's llmtrace-listen prints its project's alert only" \
+    'wait_lines "$work/p1.out" 1 20 && sleep 2 && [ "$(lines "$work/p1.out")" = 1 ] && grep -q "\"project\": \"p1\"" "$work/p1.out"'
+kill -TERM "$listener"
+wait "$listener"
+listener=
+DSN=$DSN_SAVED
+
 if [ "$failed" -gt 0 ]; then
     echo "--- listener stderr"; tail -20 "$work/listen.err"
     echo "--- printed"; cat "$out"
