@@ -788,6 +788,10 @@ void read_span(Normalizer& n, object so, const Context& ctx, const std::string& 
         if (k == "traceId" || k == "spanId" || k == "parentSpanId" || k == "name" || k == "kind" ||
             k == "startTimeUnixNano" || k == "endTimeUnixNano" || k == "attributes" || k == "status")
             continue;
+        // An empty list says nothing, and protobuf cannot tell it from no list:
+        // both encodings of the same span store the same row.
+        if (kv.value.type() == simdjson::dom::element_type::ARRAY && simdjson::dom::array(kv.value).size() == 0)
+            continue;
         s.attributes.key(n.arena().copy("otel." + std::string(k)));
         if (k == "events" && n.content_mode() == ContentMode::None &&
             kv.value.type() == simdjson::dom::element_type::ARRAY) {

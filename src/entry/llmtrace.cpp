@@ -15,6 +15,7 @@
 extern "C" {
 #include "common/cryptohash.h"
 #include "common/sha2.h"
+#include "funcapi.h"
 }
 
 using namespace llmtrace;
@@ -32,6 +33,7 @@ PGDLLEXPORT Datum llmtrace_prices_changed(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_rollup_retention_days(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_group_key(PG_FUNCTION_ARGS);
 PGDLLEXPORT Datum llmtrace_sample_keep(PG_FUNCTION_ARGS);
+PGDLLEXPORT Datum llmtrace_ingest_otlp(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(llmtrace_ingest_row_trigger);
 PG_FUNCTION_INFO_V1(llmtrace_ingest_statement_trigger);
@@ -41,6 +43,7 @@ PG_FUNCTION_INFO_V1(llmtrace_prices_changed);
 PG_FUNCTION_INFO_V1(llmtrace_rollup_retention_days);
 PG_FUNCTION_INFO_V1(llmtrace_group_key);
 PG_FUNCTION_INFO_V1(llmtrace_sample_keep);
+PG_FUNCTION_INFO_V1(llmtrace_ingest_otlp);
 
 void _PG_init(void) {
     pg::define_settings();
@@ -228,4 +231,34 @@ extern "C" Datum llmtrace_sample_keep(PG_FUNCTION_ARGS) {
     text* id = PG_GETARG_TEXT_PP(0);
     double rate = PG_GETARG_FLOAT8(1);
     PG_RETURN_BOOL(core::sample_keep(text_view(id), rate));
+}
+
+// llmtrace.ingest_otlp(body bytea, content_type text) -> (spans_stored,
+// spans_rejected, error): an OTLP ExportTraceServiceRequest as protobuf or
+// JSON. error is NULL unless the body as a whole was bad (quarantined, or
+// raised under llmtrace.on_error = 'error'); spans_rejected counts the bad
+// spans of a good body, so an OTLP/HTTP front can answer partial success.
+extern "C" Datum llmtrace_ingest_otlp(PG_FUNCTION_ARGS) {
+    bytea* body = PG_ARGISNULL(0) ? nullptr : PG_GETARG_BYTEA_PP(0);
+    text* ct = PG_ARGISNULL(1) ? nullptr : PG_GETARG_TEXT_PP(1);
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        elog(ERROR, "llmtrace.ingest_otlp: the result type must be a row");
+    desc = BlessTupleDesc(desc);
+    int64 stored = 0, rejected = 0;
+    char* error = nullptr;
+    const pg::OwnerContext oc = pg::enter_owner_context(fcinfo);
+    pg::entry_boundary([&]() -> Datum {
+        pg::OtlpResult r = pg::ingest_otlp_payload(
+            body ? std::string_view(VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body)) : std::string_view(), body == nullptr,
+            ct ? text_view(ct) : std::string_view("application/x-protobuf"));
+        stored = int64(r.stored);
+        rejected = int64(r.rejected);
+        if (r.refused) pg::pg_guard([&] { error = pstrdup(r.error.c_str()); });
+        return (Datum)0;
+    });
+    pg::leave_owner_context(oc);
+    Datum values[3] = {Int64GetDatum(stored), Int64GetDatum(rejected), error ? CStringGetTextDatum(error) : (Datum)0};
+    bool nulls[3] = {false, false, error == nullptr};
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }

@@ -23,6 +23,7 @@
 
 #include "core/cost.hpp"
 #include "core/normalizer.hpp"
+#include "core/otlp_proto.hpp"
 #include "core/redact.hpp"
 #include "core/sampling.hpp"
 #include "pg/alerts.hpp"
@@ -95,6 +96,9 @@ struct StatementBuffer {
     size_t payload_bytes = 0;           // bytes of payload seen by the statement so far
     int64 spans = 0;                    // spans buffered by the statement so far
     uint64_t stored_count = 0;          // spans stored by this backend, ever
+    uint64_t rejected_count = 0;        // bad spans of payloads, quarantined or raised, ever
+    bool payload_refused = false;       // the last payload was bad as a whole
+    std::string payload_error;          // ... and why
 
     // Kept for the life of the backend.
     TupleDesc sort_desc = nullptr;      // the columns + row_no
@@ -649,20 +653,27 @@ void buffer_span(const core::Span& s, int64 row_no) {
 // once, on its first failure.
 struct PayloadRef {
     std::string_view text;  // nullptr data: a NULL payload
+    // A binary body (OTLP protobuf) as received, when `text` is what it was
+    // transcoded into: its length and SHA-256 are the body's, and a whole bad
+    // body is kept base64-encoded.
+    std::string_view raw;
     bool hashed = false;
     uint8 digest[PG_SHA256_DIGEST_LENGTH];
+
+    std::string_view received() const { return raw.data() ? raw : text; }
 };
 
 void hash_payload(PayloadRef& p) {
-    if (p.hashed || p.text.data() == nullptr) return;
+    if (p.hashed || p.received().data() == nullptr) return;
     pg_guard([&] {
         pg_cryptohash_ctx* ctx = pg_cryptohash_create(PG_SHA256);
         if (!ctx || pg_cryptohash_init(ctx) < 0) elog(ERROR, "llmtrace: could not initialize SHA-256");
         constexpr size_t kChunk = 1024 * 1024;
-        for (size_t off = 0; off < p.text.size(); off += kChunk) {
+        const std::string_view bytes = p.received();
+        for (size_t off = 0; off < bytes.size(); off += kChunk) {
             CHECK_FOR_INTERRUPTS();
-            size_t len = std::min(kChunk, p.text.size() - off);
-            if (pg_cryptohash_update(ctx, reinterpret_cast<const uint8*>(p.text.data() + off), len) < 0)
+            size_t len = std::min(kChunk, bytes.size() - off);
+            if (pg_cryptohash_update(ctx, reinterpret_cast<const uint8*>(bytes.data() + off), len) < 0)
                 elog(ERROR, "llmtrace: could not compute SHA-256");
         }
         if (pg_cryptohash_final(ctx, p.digest, sizeof p.digest) < 0)
@@ -690,10 +701,19 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
     // not be stored (it may hold prompts and completions).
     std::string_view kept;
     bool truncated = false;
-    const bool keep_text = store_content != kStoreNone && payload.text.data() != nullptr;
+    const bool keep_text = store_content != kStoreNone && payload.received().data() != nullptr;
+    static std::string encoded;
     if (keep_text && !f.json.empty()) {
         kept = f.json;
         truncated = f.json_truncated;
+    } else if (keep_text && payload.raw.data() != nullptr) {
+        // A binary body: "base64:" and the base64 of as much of it as fits.
+        const size_t room = size_t(quarantine_max_bytes) > 7 ? (size_t(quarantine_max_bytes) - 7) / 4 * 3 : 0;
+        const std::string_view part = payload.raw.substr(0, room);
+        encoded = "base64:";
+        core::append_base64(encoded, part);
+        kept = encoded;
+        truncated = part.size() < payload.raw.size();
     } else if (keep_text) {
         kept = payload.text.substr(0, utf8_prefix(payload.text, size_t(quarantine_max_bytes)));
         truncated = kept.size() < payload.text.size();
@@ -723,8 +743,8 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
             v[4] = PointerGetDatum(cstring_to_text(f.format));
         else
             n[4] = 'n';
-        if (payload.text.data() != nullptr) {
-            v[5] = Int64GetDatum(int64(payload.text.size()));
+        if (payload.received().data() != nullptr) {
+            v[5] = Int64GetDatum(int64(payload.received().size()));
             bytea* h = static_cast<bytea*>(palloc(VARHDRSZ + sizeof payload.digest));
             SET_VARSIZE(h, VARHDRSZ + sizeof payload.digest);
             std::memcpy(VARDATA(h), payload.digest, sizeof payload.digest);
@@ -773,6 +793,12 @@ public:
         buffer_span(s, row_no_);
     }
     void failure(core::Failure& f) override {
+        if (f.whole_payload) {
+            buf.payload_refused = true;
+            buf.payload_error = f.message;
+        } else {
+            ++buf.rejected_count;
+        }
         if (on_error == kOnErrorError) raise_failure(f);
         quarantine(payload_, f);
     }
@@ -821,31 +847,42 @@ void register_ingest_callbacks() {
     RegisterSubXactCallback(on_subxact, nullptr);
 }
 
-void ingest_payload(std::string_view payload, bool is_null) {
+namespace {
+
+// A whole payload refused before the normalizer saw it.
+void refuse_payload(PayloadRef& ref, const char* sqlstate, const std::string& message) {
+    core::Failure f = core::make_failure(sqlstate, message, std::string(), std::string(), nullptr);
+    f.whole_payload = true;
+    buf.payload_refused = true;
+    buf.payload_error = f.message;
+    if (on_error == kOnErrorError) raise_failure(f);
+    quarantine(ref, f);
+}
+
+// Normalizes `payload` (JSON text) of `ref`, whose received size is checked
+// against llmtrace.max_payload_bytes; JSON transcoded from a binary body may
+// be up to kTranscodedFactor times that.
+constexpr size_t kTranscodedFactor = 4;
+
+void ingest_ref(PayloadRef& ref, std::string_view payload, bool is_null) {
     ensure_ready();
     const int64 row_no = ++buf.payload_rows;
-    PayloadRef ref;
-    if (!is_null) {
-        ref.text = payload;
-        buf.payload_bytes += payload.size();
-    }
+    if (!is_null && ref.text.data() == nullptr) ref.text = payload;
+    if (!is_null) buf.payload_bytes += ref.received().size();
     if (is_null) {
-        core::Failure f = core::make_failure(core::sqlstate::kNullNotAllowed, "the payload is NULL",
-                                             std::string(), std::string(), nullptr);
-        f.whole_payload = true;
-        if (on_error == kOnErrorError) raise_failure(f);
-        quarantine(ref, f);
+        refuse_payload(ref, core::sqlstate::kNullNotAllowed, "the payload is NULL");
         return;
     }
-    if (payload.size() > size_t(max_payload_bytes)) {
-        core::Failure f = core::make_failure(
-            "54000",
-            "the payload is " + std::to_string(payload.size()) +
-                " bytes, more than llmtrace.max_payload_bytes (" + std::to_string(max_payload_bytes) + ")",
-            std::string(), std::string(), nullptr);
-        f.whole_payload = true;
-        if (on_error == kOnErrorError) raise_failure(f);
-        quarantine(ref, f);
+    if (ref.received().size() > size_t(max_payload_bytes)) {
+        refuse_payload(ref, "54000",
+                       "the payload is " + std::to_string(ref.received().size()) +
+                           " bytes, more than llmtrace.max_payload_bytes (" + std::to_string(max_payload_bytes) + ")");
+        return;
+    }
+    if (payload.size() > kTranscodedFactor * size_t(max_payload_bytes)) {
+        refuse_payload(ref, "54000",
+                       "the payload's OTLP/JSON form is " + std::to_string(payload.size()) + " bytes, more than " +
+                           std::to_string(kTranscodedFactor) + " times llmtrace.max_payload_bytes");
         return;
     }
     core::Normalizer::Options& opts = normalizer->options();
@@ -859,6 +896,13 @@ void ingest_payload(std::string_view payload, bool is_null) {
     core::PriceTable& prices = current_prices();
     IngestSink sink(ref, prices, row_no);
     normalizer->normalize(payload, sink);
+}
+
+}  // namespace
+
+void ingest_payload(std::string_view payload, bool is_null) {
+    PayloadRef ref;
+    ingest_ref(ref, payload, is_null);
 }
 
 uint64_t flush_spans() {
@@ -896,6 +940,64 @@ uint64_t ingest_json_payload(std::string_view payload, bool is_null) {
     buf.force_direct = false;
     if (!nested) flush_spans();
     return buf.stored_count - before;
+}
+
+OtlpResult ingest_otlp_payload(std::string_view body, bool is_null, std::string_view content_type) {
+    ensure_ready();
+    // The media type, without parameters (charset=...), lower-cased.
+    std::string media(content_type.substr(0, content_type.find(';')));
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.erase(0, 1);
+    for (char& c : media) c = char(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    const bool json = media == "application/json";
+    const bool proto = media == "application/x-protobuf" || media == "application/protobuf";
+    if (!json && !proto)
+        throw core::InputError("22023", "llmtrace.ingest_otlp: unsupported content type \"" +
+                                            core::printable_message(std::string(content_type.substr(0, 100))) +
+                                            "\" (expected application/x-protobuf or application/json)");
+    OtlpResult r;
+    const uint64_t stored_before = buf.stored_count, rejected_before = buf.rejected_count;
+    buf.payload_refused = false;
+    buf.payload_error.clear();
+    const bool nested = rows_pending();
+    buf.force_direct = nested;
+    static std::string transcoded;
+    try {
+        PayloadRef ref;
+        if (json || is_null) {
+            ingest_ref(ref, body, is_null);
+        } else {
+            ref.raw = body;
+            transcoded.clear();
+            bool ok = true;
+            if (body.size() <= size_t(max_payload_bytes)) {
+                try {
+                    core::otlp_proto_to_json(body, transcoded);
+                } catch (const core::InputError& e) {
+                    ok = false;
+                    ensure_ready();
+                    ++buf.payload_rows;
+                    buf.payload_bytes += body.size();
+                    refuse_payload(ref, e.sqlstate(), e.what());
+                }
+            }
+            if (ok) {
+                ref.text = transcoded;
+                ingest_ref(ref, transcoded, false);
+            }
+        }
+    } catch (...) {
+        buf.force_direct = false;
+        throw;
+    }
+    buf.force_direct = false;
+    if (transcoded.capacity() > size_t(16) * 1024 * 1024) std::string().swap(transcoded);
+    if (!nested) flush_spans();
+    r.stored = buf.stored_count - stored_before;
+    r.rejected = buf.rejected_count - rejected_before;
+    r.refused = buf.payload_refused;
+    r.error = buf.payload_error;
+    return r;
 }
 
 }  // namespace llmtrace::pg

@@ -7,6 +7,7 @@
 #include "pg/pg.hpp"
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace llmtrace::pg {
@@ -24,5 +25,17 @@ uint64_t flush_spans();
 
 // llmtrace.ingest_json: ingests and writes one payload; returns the spans it stored.
 uint64_t ingest_json_payload(std::string_view payload, bool is_null);
+
+// llmtrace.ingest_otlp(): an OTLP ExportTraceServiceRequest as protobuf
+// (application/x-protobuf, transcoded to OTLP/JSON) or JSON. stored: spans
+// newly stored; rejected: bad spans (quarantined); refused: the body as a
+// whole was bad (quarantined), with the reason in error.
+struct OtlpResult {
+    uint64_t stored = 0;
+    uint64_t rejected = 0;
+    bool refused = false;
+    std::string error;
+};
+OtlpResult ingest_otlp_payload(std::string_view body, bool is_null, std::string_view content_type);
 
 }  // namespace llmtrace::pg

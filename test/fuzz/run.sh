@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Fuzzes the payload normalizer for a number of seconds (default 60).
+# Fuzzes the payload normalizer for a number of seconds (default 60), then the
+# OTLP protobuf decoder for half that.
 #
 #   test/fuzz/run.sh [seconds]
 #
-# Builds test/fuzz/fuzz_normalize.cpp with clang, libFuzzer, ASan and UBSan
-# into build-fuzz/ (or $LLMTRACE_FUZZ_BUILD_DIR), then runs it on a COPY of the
-# seed corpus in test/fuzz/corpus (the committed corpus never grows) with the
-# dictionary test/fuzz/json.dict. Exits non-zero on any finding (crash,
-# invariant violation, leak, timeout, out-of-memory); the reproducer is kept in
-# <build dir>/fuzz-artifacts/ and printed in base64.
+# Builds test/fuzz/fuzz_normalize.cpp and fuzz_otlp_proto.cpp with clang,
+# libFuzzer, ASan and UBSan into build-fuzz/ (or $LLMTRACE_FUZZ_BUILD_DIR), then
+# runs each on a COPY of its seed corpus (test/fuzz/corpus with the dictionary
+# test/fuzz/json.dict; test/fuzz/corpus-otlp-proto) — the committed corpora never
+# grow. Exits non-zero on any finding (crash, invariant violation, leak,
+# timeout, out-of-memory); the reproducer is kept in <build dir>/fuzz-artifacts/
+# and printed in base64.
 #
 # LLMTRACE_FUZZ_IGNORE=key-nul,message-text switches off the checks for bugs
 # already reported (see fuzz_normalize.cpp).
@@ -25,11 +27,10 @@ build="${LLMTRACE_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 
 CC="${CC:-clang}" CXX="${CXX:-clang++}" \
     cmake -S "$root" -B "$build" -DLLMTRACE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target fuzz_normalize -j"$(nproc)"
+cmake --build "$build" --target fuzz_normalize fuzz_otlp_proto -j"$(nproc)"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp -R "$here/corpus" "$work/corpus"
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-* \
@@ -38,25 +39,31 @@ rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifact
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-status=0
-"$build/fuzz_normalize" "$work/corpus" \
-    -dict="$here/json.dict" \
-    -max_total_time="$seconds" \
-    -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$artifacts/" \
-    -print_final_stats=1 || status=$?
+fuzz() {  # TARGET CORPUS SECONDS [libFuzzer options]
+    local target=$1 corpus=$2 secs=$3 status=0 found f
+    shift 3
+    cp -R "$corpus" "$work/$target"
+    "$build/$target" "$work/$target" \
+        -max_total_time="$secs" \
+        -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$artifacts/$target-" \
+        -print_final_stats=1 "$@" || status=$?
+    found=$(find "$artifacts" -maxdepth 1 -type f \( -name "$target-crash-*" -o -name "$target-leak-*" \
+                -o -name "$target-timeout-*" -o -name "$target-oom-*" \) | sort)
+    if [ "$status" -ne 0 ] || [ -n "$found" ]; then
+        echo "$target: FINDING (exit status $status)" >&2
+        for f in $found; do
+            echo "reproducer $f (base64):" >&2
+            base64 -w0 "$f" >&2
+            echo >&2
+            echo "replay: $build/$target $f" >&2
+        done
+        return 1
+    fi
+    echo "$target: no finding in ${secs}s; corpus grew to $(find "$work/$target" -type f | wc -l) inputs (not kept)"
+}
 
-found=$(find "$artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' \
-            -o -name 'timeout-*' -o -name 'oom-*' \) | sort)
-if [ "$status" -ne 0 ] || [ -n "$found" ]; then
-    echo "fuzz_normalize: FINDING (exit status $status)" >&2
-    for f in $found; do
-        echo "reproducer $f (base64):" >&2
-        base64 -w0 "$f" >&2
-        echo >&2
-        echo "replay: $build/fuzz_normalize $f" >&2
-    done
-    [ "$status" -ne 0 ] || status=1
-    exit "$status"
-fi
-echo "fuzz_normalize: no finding in ${seconds}s; corpus grew to $(find "$work/corpus" -type f | wc -l) inputs (not kept)"
+rc=0
+fuzz fuzz_normalize "$here/corpus" "$seconds" -dict="$here/json.dict" || rc=1
+fuzz fuzz_otlp_proto "$here/corpus-otlp-proto" "$(( (seconds + 1) / 2 ))" || rc=1
+exit $rc
