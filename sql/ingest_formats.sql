@@ -268,6 +268,29 @@ SELECT format('{"trace_id":"multi","span_id":"m%s","start_time":"2024-03-04T00:0
 FROM generate_series(5, 9) i;
 SELECT span_id, start_time FROM s WHERE trace_id = 'multi' ORDER BY span_id;
 
+-- Braintrust batches: {"events": [...]} (the REST API's insert body) and
+-- {"rows": [...], "api_version": 2} (what the SDK posts to /logs3) are their
+-- lists; a merge row in the batch completes its first row. An object with
+-- other keys besides the list is not a batch.
+SELECT llmtrace.ingest_json($json$
+{"events":[
+ {"id":"bte-1","span_id":"bte-1","root_span_id":"bte-root","span_parents":[],"span_attributes":{"name":"root","type":"task"},
+  "metrics":{"start":1709287300,"end":1709287302}},
+ {"id":"bte-2","span_id":"bte-2","root_span_id":"bte-root","span_parents":["bte-1"],"span_attributes":{"name":"llm","type":"llm"},
+  "metadata":{"model":"gpt-4o-mini"},"metrics":{"start":1709287300.5}},
+ {"id":"bte-2","span_id":"bte-2","_is_merge":true,"metrics":{"end":1709287301.5,"prompt_tokens":10,"completion_tokens":2},
+  "output":"ok"}]}
+$json$) AS events_batch;
+SELECT llmtrace.ingest_json($json$
+{"rows":[{"id":"btr-1","span_id":"btr-1","root_span_id":"btr-root","span_parents":[],"span_attributes":{"name":"r","type":"task"},
+          "metrics":{"start":1709287400,"end":1709287401}}],
+ "api_version":2}
+$json$) AS rows_batch;
+SELECT span_id, parent_span_id, name, model, input_tokens, output_tokens, duration_ms, output
+FROM s WHERE trace_id IN ('bte-root', 'btr-root') ORDER BY span_id;
+SELECT llmtrace.ingest_json('{"events":[{"id":"x"}],"project_id":"p"}') AS not_a_batch;
+SELECT error, location FROM llmtrace.ingest_errors ORDER BY id DESC LIMIT 1;
+
 -- ingest_json returns the number of spans newly stored.
 SELECT llmtrace.ingest_json('{"trace_id":"ij","span_id":"ij1","start_time":"2024-03-05T00:00:00Z"}') AS one,
        llmtrace.ingest_json('[{"trace_id":"ij","span_id":"ij2","start_time":"2024-03-05T00:00:00Z"},{"trace_id":"ij","span_id":"ij3","start_time":"2024-03-05T00:00:00Z"}]') AS two,

@@ -392,6 +392,29 @@ void Normalizer::normalize(std::string_view payload, SpanSink& out) {
         fail_payload(sqlstate_for(code), describe_parse_error(payload, code, opts_.interrupt_check), out);
         return;
     }
+    // A Braintrust batch: {"events": [...]} (the REST API's insert body) or
+    // {"rows": [...], "api_version": N} (what the SDK posts to /logs3): an
+    // object with nothing but the list (and the version) is the list.
+    std::string prefix;
+    if (root.type() == simdjson::dom::element_type::OBJECT) {
+        simdjson::dom::object o(root);
+        simdjson::dom::element list;
+        const char* name = nullptr;
+        bool only_batch_keys = true;
+        for (auto kv : o) {
+            if ((kv.key == "events" || kv.key == "rows") && kv.value.type() == simdjson::dom::element_type::ARRAY) {
+                if (name) only_batch_keys = false;  // both: not a batch
+                name = kv.key == "events" ? "events" : "rows";
+                list = kv.value;
+            } else if (kv.key != "api_version") {
+                only_batch_keys = false;
+            }
+        }
+        if (name && only_batch_keys) {
+            root = list;
+            prefix = name;
+        }
+    }
     if (root.type() == simdjson::dom::element_type::ARRAY) {
         using simdjson::dom::element;
         using simdjson::dom::object;
@@ -437,7 +460,7 @@ void Normalizer::normalize(std::string_view payload, SpanSink& out) {
         size_t i = 0;
         for (auto item : items) {
             tick(16);
-            std::string loc = "[" + std::to_string(i++) + "]";
+            std::string loc = prefix + "[" + std::to_string(i++) + "]";
             if (item.type() == simdjson::dom::element_type::ARRAY) {
                 report_failure(out, InputError(sqlstate::kInvalidParameter,
                                                "a nested array is not a span payload"),
