@@ -17,9 +17,10 @@ REGRESS_OPTS = --load-extension=llmtrace --encoding=UTF8 --no-locale
 ISOLATION = $(basename $(notdir $(wildcard specs/*.spec)))
 ISOLATION_OPTS = --load-extension=llmtrace --encoding=UTF8 --no-locale
 
-# llmtrace-listen, the LISTEN client (C++ and libpq), installed into the bin directory.
-SCRIPTS_built = llmtrace-listen
-EXTRA_CLEAN   = llmtrace-listen
+# llmtrace-listen, the LISTEN client, and llmtrace-gateway, the HTTP front (C++,
+# libpq, cpp-httplib), installed into the bin directory.
+SCRIPTS_built = llmtrace-listen llmtrace-gateway
+EXTRA_CLEAN   = llmtrace-listen llmtrace-gateway
 
 PG_CONFIG ?= pg_config
 # The C++ core is not compiled to LLVM bitcode for JIT inlining.
@@ -55,3 +56,8 @@ $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 llmtrace-listen: tools/listen/llmtrace_listen.cpp
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) \
 	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lcurl
+
+llmtrace-gateway: tools/gateway/llmtrace_gateway.cpp
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) \
+	    $(shell pkg-config --cflags cpp-httplib) \
+	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq $(shell pkg-config --libs cpp-httplib) -lssl -lcrypto -pthread

@@ -114,6 +114,20 @@ SELECT count(*) AS daily_rows FROM llmtrace.daily_cost_summary;
 SELECT count(*) AS alerts FROM llmtrace.alerts;
 RESET ROLE;
 
+-- llmtrace.project (what a front such as llmtrace-gateway sets from its
+-- bearer token): an unbound writer's spans go to it; a binding wins over it.
+SET ROLE regress_t_w_free;
+SET llmtrace.project = 'forced';
+SELECT llmtrace.ingest_json(replace('{"trace_id":"fp1","span_id":"1","start_time":"@T","project":"claimed"}', '@T', :'t0')) AS stored;
+RESET llmtrace.project;
+RESET ROLE;
+SET ROLE regress_t_w_multi;
+SET llmtrace.project = 'forced';
+SELECT llmtrace.ingest_json(replace('{"trace_id":"fp2","span_id":"1","start_time":"@T","project":"globex"}', '@T', :'t0')) AS stored;
+RESET llmtrace.project;
+RESET ROLE;
+SELECT trace_id, project FROM llmtrace.spans WHERE trace_id IN ('fp1', 'fp2') ORDER BY 1;
+
 -- A binding changed by the admin reaches the writer's next statement.
 SET ROLE regress_t_w_a;
 SELECT llmtrace.ingest_json(replace('{"trace_id":"a4","span_id":"1","start_time":"@T"}', '@T', :'t0')) AS before_rebind;

@@ -591,7 +591,8 @@ void fill_row(int row, const core::Span& s) {
     else
         text(col::error_message, s.error_message);
     text(col::service, s.service);
-    text(col::project, bound_projects ? stored_project(*bound_projects, s.project) : s.project);
+    text(col::project, bound_projects ? stored_project(*bound_projects, s.project, forced_project)
+                                      : s.project);
     text(col::environment, s.environment);
     text(col::endpoint, s.endpoint);
     text(col::feature, s.feature);
@@ -754,10 +755,12 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
             n[6] = 'n';
         }
         v[7] = BoolGetDatum(truncated);
-        if (bound.empty())
-            n[8] = 'n';
-        else
+        if (!bound.empty())
             v[8] = PointerGetDatum(cstring_to_text_with_len(bound.front().data(), int(bound.front().size())));
+        else if (forced_project && *forced_project)
+            v[8] = PointerGetDatum(cstring_to_text(forced_project));
+        else
+            n[8] = 'n';
         buf.quarantine_plan.execute(v, n, false, SPI_OK_INSERT);
         SPI_finish();
     });

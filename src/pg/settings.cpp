@@ -13,6 +13,7 @@ int quarantine_max_bytes = 64 * 1024;
 bool rollups_enabled = true;
 int rollup_retention_days = 35;
 char* notify_channel = nullptr;
+char* forced_project = nullptr;
 int retention_days = 90;
 int notify_payload = kNotifyId;
 double sample_rate = 1.0;
@@ -126,6 +127,13 @@ void define_settings() {
         "does). full: the alert's compact JSON, for databases where every listener may see every alert. "
         "Superuser-only, and granted to llmtrace_admin.",
         &notify_payload, kNotifyId, kNotifyPayloadOptions, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable(
+        "llmtrace.project",
+        "Project the spans of this session are stored under, whatever the payloads say.",
+        "For fronts that authenticate senders and know their project (llmtrace-gateway sets it per "
+        "request from the bearer token). Empty (the default): the payload's project. A writer bound "
+        "to projects in llmtrace.project_roles is not affected: its binding decides.",
+        &forced_project, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
     // Retention is the admin's policy: superuser-only, and granted to
     // llmtrace_admin with GRANT SET ON PARAMETER by the install script.
     DefineCustomIntVariable(

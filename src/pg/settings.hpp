@@ -16,6 +16,7 @@ extern int quarantine_max_bytes;  // llmtrace.quarantine_max_bytes (superuser-se
 extern bool rollups_enabled;      // llmtrace.rollups (superuser-set)
 extern int rollup_retention_days; // llmtrace.rollup_retention_days (superuser-set)
 extern char* notify_channel;      // llmtrace.notify_channel (superuser-set)
+extern char* forced_project;      // llmtrace.project (any session; bindings win)
 extern double sample_rate;       // llmtrace.sample_rate (superuser or llmtrace_admin)
 extern int notify_payload;        // llmtrace.notify_payload (superuser or llmtrace_admin)
 extern int retention_days;        // llmtrace.retention_days (superuser or llmtrace_admin)

@@ -17,10 +17,12 @@ void register_tenant_callbacks();
 // dropped when llmtrace.project_roles or a role membership changes.
 const std::vector<std::string>& writer_projects();
 
-// The project a span is stored under: the payload's when the writer is
-// unbound or the payload names one of its projects, else its first project.
-inline core::Str stored_project(const std::vector<std::string>& bound, core::Str claimed) {
-    if (bound.empty()) return claimed;
+// The project a span is stored under: for an unbound writer, `forced`
+// (llmtrace.project) when set, else the payload's; for a bound writer, the
+// payload's when it is one of its projects, else its first project.
+inline core::Str stored_project(const std::vector<std::string>& bound, core::Str claimed,
+                                const char* forced = nullptr) {
+    if (bound.empty()) return forced && *forced ? core::Str(forced) : claimed;
     if (core::present(claimed))
         for (const std::string& p : bound)
             if (p == claimed) return claimed;
