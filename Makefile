@@ -60,4 +60,4 @@ llmtrace-listen: tools/listen/llmtrace_listen.cpp
 llmtrace-gateway: tools/gateway/llmtrace_gateway.cpp
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) \
 	    $(shell pkg-config --cflags cpp-httplib) \
-	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq $(shell pkg-config --libs cpp-httplib) -lssl -lcrypto -pthread
+	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq $(shell pkg-config --libs cpp-httplib) -lssl -lcrypto -lz -pthread

@@ -8,7 +8,9 @@
 #   6. multi-session tests with real concurrent psql sessions (test/sessions/run.sh)
 #   7. llmtrace-listen end to end, with its own cluster it restarts (test/listen/run.sh)
 #   8. maintenance scheduled with pg_cron, with its own cluster (test/cron/run.sh)
-#   9. the libFuzzer target with ASan + UBSan (FUZZ_SECONDS, default 60)
+#   9. llmtrace-gateway end to end with curl and the OpenTelemetry JS exporters and the
+#      Vercel AI SDK (npm, pinned), with its own cluster (test/gateway/run.sh)
+#  10. the libFuzzer targets with ASan + UBSan (FUZZ_SECONDS, default 60)
 # It installs what it needs (Debian packages, as root), builds and installs the
 # extension, starts a throwaway PostgreSQL cluster and stops it at the end.
 # The last line is "N passed, N failed".
@@ -107,6 +109,15 @@ if [ -n "$line" ]; then
     record "cron" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
 else
     record "cron" 0 1
+fi
+
+log "llmtrace-gateway end to end (test/gateway)"
+bash test/gateway/run.sh 2>&1 | tee "$work/gateway.log"
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/gateway.log" | tail -1)
+if [ -n "$line" ]; then
+    record "gateway" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
+else
+    record "gateway" 0 1
 fi
 
 log "fuzzing the normalizer for ${FUZZ_SECONDS}s (libFuzzer, ASan, UBSan)"

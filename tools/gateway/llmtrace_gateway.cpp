@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -52,7 +53,8 @@ const char* kUsage =
     "  --config FILE             'name = value' lines with these option names (token repeats)\n"
     "  --max-body-bytes N        largest body after decompression (8388608): 413 above\n"
     "  --queue-bytes N           bodies waiting for a commit, in bytes (67108864): 429 above\n"
-    "  --queue-requests N        requests waiting for a commit (1024): 429 above\n"
+    "  --queue-requests N        requests waiting for a commit, besides the batch being\n"
+    "                            committed (1024): 429 above\n"
     "  --batch-ms N              how long a batch collects requests (5)\n"
     "  --batch-bytes N           largest batch (4194304)\n"
     "  --threads N               HTTP worker threads (8)\n"
@@ -658,10 +660,19 @@ private:
         return false;
     }
 
-    // Reads the (decompressed) body, at most max_body bytes; false when over.
-    bool read_body(const httplib::ContentReader& reader, std::string& body) {
+    // Reads the (decompressed) body, at most max_body bytes. Answers 413 over
+    // the limit and 400 for a body that could not be read or decompressed, and
+    // returns false then.
+    bool read_body(const httplib::Request& req, httplib::Response& res, const char* path,
+                   const httplib::ContentReader& reader, std::string& body, bool protobuf) {
+        // A Content-Length over the limit: httplib does not read it at all.
+        std::string cl = req.get_header_value("Content-Length");
+        if (!cl.empty() && std::strtoull(cl.c_str(), nullptr, 10) > opt_.max_body) {
+            error(req, res, path, 413, "the body is larger than " + std::to_string(opt_.max_body) + " bytes", protobuf);
+            return false;
+        }
         bool over = false;
-        reader([&](const char* data, size_t len) {
+        bool ok = reader([&](const char* data, size_t len) {
             if (body.size() + len > opt_.max_body) {
                 over = true;
                 return false;
@@ -669,12 +680,70 @@ private:
             body.append(data, len);
             return true;
         });
-        return !over;
+        if (over) {
+            error(req, res, path, 413, "the body is larger than " + std::to_string(opt_.max_body) + " bytes", protobuf);
+            return false;
+        }
+        if (!ok) {
+            error(req, res, path, 400, "the body could not be read or decompressed", protobuf);
+            return false;
+        }
+        return true;
+    }
+
+    // gzip or zlib data inflated, at most max_body bytes: 0 ok, 413, or 400.
+    int inflate_capped(const std::string& in, std::string& out) {
+        z_stream z{};
+        if (inflateInit2(&z, 15 + 32) != Z_OK) return 400;
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        z.avail_in = uInt(in.size());
+        char buf[65536];
+        int rc = Z_OK;
+        while (rc != Z_STREAM_END) {
+            z.next_out = reinterpret_cast<Bytef*>(buf);
+            z.avail_out = sizeof buf;
+            rc = inflate(&z, Z_NO_FLUSH);
+            if (rc != Z_OK && rc != Z_STREAM_END) {
+                inflateEnd(&z);
+                return 400;
+            }
+            out.append(buf, sizeof buf - z.avail_out);
+            if (out.size() > opt_.max_body) {
+                inflateEnd(&z);
+                return 413;
+            }
+            if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
+                inflateEnd(&z);
+                return 400;  // truncated
+            }
+        }
+        inflateEnd(&z);
+        return 0;
+    }
+
+    // Whether `sig` is the lowercase hex HMAC-SHA1 of `data` with the drain secret.
+    bool signed_by(const std::string& sig, const std::string& data) {
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int mac_len = 0;
+        HMAC(EVP_sha1(), opt_.vercel_secret.data(), int(opt_.vercel_secret.size()),
+             reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &mac_len);
+        std::string hex;
+        for (unsigned i = 0; i < mac_len; ++i) {
+            char b[3];
+            snprintf(b, sizeof b, "%02x", mac[i]);
+            hex += b;
+        }
+        return sig.size() == hex.size() && CRYPTO_memcmp(sig.data(), hex.data(), hex.size()) == 0;
     }
 
     // Queues a job and waits for its commit.
     bool submit(std::shared_ptr<Job> job, Outcome& out) {
         for (auto& p : job->pieces) job->bytes += p.body.size();
+        if (job->bytes > opt_.queue_bytes) {
+            out.status = 413;
+            out.error = "the body is larger than the gateway's whole queue (--queue-bytes)";
+            return true;
+        }
         auto fut = job->done.get_future();
         if (!queue_.push(job)) return false;
         out = fut.get();
@@ -705,6 +774,15 @@ private:
     }
 
     void routes() {
+        svr_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+            if (req.path == "/webhook/vercel" && req.has_header("Content-Encoding")) {
+                auto& r = const_cast<httplib::Request&>(req);
+                std::string enc = r.get_header_value("Content-Encoding");
+                r.headers.erase("Content-Encoding");
+                r.headers.emplace("X-Llmtrace-Content-Encoding", enc);
+            }
+            return httplib::Server::HandlerResponse::Unhandled;
+        });
         svr_.Post("/v1/traces", [this](const httplib::Request& req, httplib::Response& res,
                                        const httplib::ContentReader& reader) {
             const char* path = "/v1/traces";
@@ -720,11 +798,7 @@ private:
             auto job = std::make_shared<Job>();
             job->project = project;
             std::string body;
-            if (!read_body(reader, body)) {
-                error(req, res, path, 413, "the body is larger than " + std::to_string(opt_.max_body) + " bytes",
-                      pb);
-                return;
-            }
+            if (!read_body(req, res, path, reader, body, pb)) return;
             job->pieces.push_back({std::move(body), pb ? "application/x-protobuf" : "application/json"});
             Outcome o;
             if (!submit(job, o)) {
@@ -763,10 +837,7 @@ private:
             if (!authenticate(req, res, path, project, false)) return;
             if (!encoding_ok(req, res, path, false)) return;
             std::string body;
-            if (!read_body(reader, body)) {
-                error(req, res, path, 413, "the body is larger than " + std::to_string(opt_.max_body) + " bytes");
-                return;
-            }
+            if (!read_body(req, res, path, reader, body, false)) return;
             auto job = std::make_shared<Job>();
             job->project = project;
             job->pieces = json_pieces(body);
@@ -775,8 +846,8 @@ private:
                 error(req, res, path, 429, "the gateway's queue is full");
                 return;
             }
-            if (o.status == 503) {
-                error(req, res, path, 503, o.error);
+            if (o.status != 200) {
+                error(req, res, path, o.status, o.error);
                 return;
             }
             // Bad documents are quarantined: the answer says how many were stored and rejected.
@@ -791,30 +862,37 @@ private:
             const char* path = "/webhook/vercel";
             std::string verify = req.get_header_value("x-vercel-verify");
             if (!verify.empty()) res.set_header("x-vercel-verify", verify);
-            if (!encoding_ok(req, res, path, false)) return;
-            std::string body;
-            if (!read_body(reader, body)) {
-                error(req, res, path, 413, "the body is larger than " + std::to_string(opt_.max_body) + " bytes");
+            // The pre-routing handler moved Content-Encoding aside, so the body is
+            // read as sent: the signature may be over those bytes or over the
+            // decompressed payload (both need the secret).
+            std::string enc = req.get_header_value("X-Llmtrace-Content-Encoding");
+            for (char& c : enc) c = char(tolower(static_cast<unsigned char>(c)));
+            if (!enc.empty() && enc != "identity" && enc != "gzip" && enc != "deflate") {
+                error(req, res, path, 415, "Content-Encoding " + enc + " is not supported here (gzip or deflate)");
                 return;
+            }
+            std::string raw;
+            if (!read_body(req, res, path, reader, raw, false)) return;
+            std::string body;
+            if (enc == "gzip" || enc == "deflate") {
+                int rc = inflate_capped(raw, body);
+                if (rc == 413) {
+                    error(req, res, path, 413, "the body is larger than " + std::to_string(opt_.max_body) + " bytes");
+                    return;
+                }
+                if (rc != 0) {
+                    error(req, res, path, 400, "the body could not be decompressed");
+                    return;
+                }
+            } else {
+                body = raw;
             }
             if (opt_.vercel_secret.empty()) {
                 error(req, res, path, 403, "no --vercel-secret configured");
                 return;
             }
-            // The signature is over the raw body as sent; httplib has decompressed a
-            // gzip'd body, and Vercel signs the uncompressed payload.
-            unsigned char mac[EVP_MAX_MD_SIZE];
-            unsigned int mac_len = 0;
-            HMAC(EVP_sha1(), opt_.vercel_secret.data(), int(opt_.vercel_secret.size()),
-                 reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &mac_len);
-            std::string hex;
-            for (unsigned i = 0; i < mac_len; ++i) {
-                char b[3];
-                snprintf(b, sizeof b, "%02x", mac[i]);
-                hex += b;
-            }
             std::string sig = req.get_header_value("x-vercel-signature");
-            if (sig.size() != hex.size() || CRYPTO_memcmp(sig.data(), hex.data(), hex.size()) != 0) {
+            if (!signed_by(sig, raw) && !(enc.size() && signed_by(sig, body))) {
                 error(req, res, path, 403, "x-vercel-signature does not match the body");
                 return;
             }
@@ -830,8 +908,8 @@ private:
                 error(req, res, path, 429, "the gateway's queue is full");
                 return;
             }
-            if (o.status == 503) {
-                error(req, res, path, 503, o.error);
+            if (o.status != 200) {
+                error(req, res, path, o.status, o.error);
                 return;
             }
             answer(req, res, path, 200,
