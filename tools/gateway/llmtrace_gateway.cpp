@@ -52,13 +52,15 @@ const char* kUsage =
     "  --vercel-project PROJECT  the project of spans from Vercel drains (default: as sent)\n"
     "  --config FILE             'name = value' lines with these option names (token repeats)\n"
     "  --max-body-bytes N        largest body after decompression (8388608): 413 above\n"
-    "  --queue-bytes N           bodies waiting for a commit, in bytes (67108864): 429 above\n"
-    "  --queue-requests N        requests waiting for a commit, besides the batch being\n"
-    "                            committed (1024): 429 above\n"
-    "  --batch-ms N              how long a batch collects requests (5)\n"
+    "  --queue-bytes N           bodies not answered yet (waiting or being committed), in\n"
+    "                            bytes (67108864): 429 above\n"
+    "  --queue-requests N        requests not answered yet (1024): 429 above\n"
+    "  --batch-ms N              how long a batch waits for more requests (0: a batch is what\n"
+    "                            arrived while the previous one was committing)\n"
     "  --batch-bytes N           largest batch (4194304)\n"
-    "  --threads N               HTTP worker threads (8)\n"
+    "  --threads N               HTTP worker threads, the most requests in flight (32)\n"
     "  --retry-after SECONDS     the Retry-After of 429 and 503 answers (1)\n"
+    "  --committers N            database connections committing batches in parallel (2)\n"
     "\n"
     "Environment: LLMTRACE_GATEWAY_LISTEN, _DSN, _READ_DSN, _TOKENS (SECRET=PROJECT,...),\n"
     "_VERCEL_SECRET, _CONFIG. Flags win over the file, the file over the environment.\n"
@@ -74,10 +76,11 @@ struct Options {
     size_t max_body = 8 * 1024 * 1024;
     size_t queue_bytes = 64 * 1024 * 1024;
     size_t queue_requests = 1024;
-    int batch_ms = 5;
+    int batch_ms = 0;
     size_t batch_bytes = 4 * 1024 * 1024;
-    int threads = 8;
+    int threads = 32;
     int retry_after = 1;
+    int committers = 2;
 };
 
 void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -120,10 +123,11 @@ bool set_option(Options& o, const std::string& name, const std::string& v) {
     else if (name == "max-body-bytes") o.max_body = to_size(name, v);
     else if (name == "queue-bytes") o.queue_bytes = to_size(name, v);
     else if (name == "queue-requests") o.queue_requests = to_size(name, v);
-    else if (name == "batch-ms") o.batch_ms = int(to_size(name, v));
+    else if (name == "batch-ms") o.batch_ms = v == "0" ? 0 : int(to_size(name, v));
     else if (name == "batch-bytes") o.batch_bytes = to_size(name, v);
     else if (name == "threads") o.threads = int(to_size(name, v));
     else if (name == "retry-after") o.retry_after = int(to_size(name, v));
+    else if (name == "committers") o.committers = int(to_size(name, v));
     else if (name == "insecure-no-auth") o.insecure_no_auth = v != "false" && v != "0" && v != "off";
     else return false;
     return true;
@@ -264,14 +268,25 @@ class Queue {
 public:
     Queue(size_t max_requests, size_t max_bytes) : max_requests_(max_requests), max_bytes_(max_bytes) {}
 
-    // False when full (the caller answers 429) or stopping.
+    // False when full (the caller answers 429) or stopping. The bounds count
+    // every request not answered yet: waiting, and in a batch being committed.
     bool push(std::shared_ptr<Job> j) {
         std::lock_guard<std::mutex> g(mu_);
-        if (stopping_ || jobs_.size() >= max_requests_ || bytes_ + j->bytes > max_bytes_) return false;
+        if (stopping_ || open_requests_ >= max_requests_ || open_bytes_ + j->bytes > max_bytes_) return false;
         bytes_ += j->bytes;
+        open_bytes_ += j->bytes;
+        ++open_requests_;
         jobs_.push_back(std::move(j));
         cv_.notify_one();
         return true;
+    }
+    // A batch was answered: its requests no longer count.
+    void done(const std::vector<std::shared_ptr<Job>>& batch) {
+        std::lock_guard<std::mutex> g(mu_);
+        for (auto& j : batch) {
+            open_bytes_ -= j->bytes;
+            --open_requests_;
+        }
     }
     // Waits for a first job, then collects more for up to `wait` or `max_bytes`.
     std::vector<std::shared_ptr<Job>> take(std::chrono::milliseconds wait, size_t max_bytes, bool& stop) {
@@ -291,7 +306,7 @@ public:
                 batch.push_back(std::move(jobs_.front()));
                 jobs_.pop_front();
             }
-            if (bytes >= max_bytes || stopping_ || !jobs_.empty()) break;
+            if (bytes >= max_bytes || stopping_ || !jobs_.empty() || wait.count() == 0) break;
             if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
                 while (!jobs_.empty() && bytes + jobs_.front()->bytes <= max_bytes) {
                     bytes += jobs_.front()->bytes;
@@ -323,6 +338,7 @@ private:
     std::condition_variable cv_;
     std::deque<std::shared_ptr<Job>> jobs_;
     size_t bytes_ = 0;
+    size_t open_requests_ = 0, open_bytes_ = 0;
     size_t max_requests_, max_bytes_;
     bool stopping_ = false;
 };
@@ -349,6 +365,7 @@ public:
             auto batch = q_.take(std::chrono::milliseconds(opt_.batch_ms), opt_.batch_bytes, stop);
             if (stop) return;
             commit(batch);
+            q_.done(batch);
         }
     }
 
@@ -365,6 +382,9 @@ private:
             return false;
         }
         PQsetErrorVerbosity(conn_, PQERRORS_TERSE);
+        // A database that hangs fails the batch (503, retried by the sender)
+        // instead of holding every request forever.
+        if (!exec("SET statement_timeout = '30s'")) log("cannot set statement_timeout: %s", last_error_.c_str());
         db_up = true;
         return true;
     }
@@ -384,29 +404,81 @@ private:
         }
     }
 
-    void commit(std::vector<std::shared_ptr<Job>>& batch) {
-        if (batch.empty()) return;
-        auto t0 = std::chrono::steady_clock::now();
-        if (!connected()) {
-            fail_all(batch, "the database is unavailable");
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            return;
+    bool set_project(const std::string& project) {
+        const char* pv[1] = {project.c_str()};
+        PGresult* r = PQexecParams(conn_, "SELECT pg_catalog.set_config('llmtrace.project', $1, true)", 1, nullptr,
+                                   pv, nullptr, nullptr, 0);
+        bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (!ok) last_error_ = PQresultErrorMessage(r);
+        PQclear(r);
+        return ok;
+    }
+
+    // Every piece of the jobs of one project in one statement: the bodies
+    // concatenated in one bytea, cut apart by offset in the database.
+    bool fast_path(std::vector<std::shared_ptr<Job>>& batch, std::vector<Outcome>& out) {
+        std::map<std::string, std::vector<size_t>> by_project;
+        for (size_t i = 0; i < batch.size(); ++i) by_project[batch[i]->project].push_back(i);
+        for (auto& [project, jobs] : by_project) {
+            if (!set_project(project)) return false;
+            std::string blob, offs = "{", lens = "{", types = "{";
+            std::vector<size_t> owner;
+            for (size_t i : jobs)
+                for (const Piece& p : batch[i]->pieces) {
+                    if (owner.size()) {
+                        offs += ',';
+                        lens += ',';
+                        types += ',';
+                    }
+                    offs += std::to_string(blob.size());
+                    lens += std::to_string(p.body.size());
+                    types += p.content_type;  // application/json or application/x-protobuf: no quoting needed
+                    blob += p.body;
+                    owner.push_back(i);
+                }
+            offs += '}';
+            lens += '}';
+            types += '}';
+            if (owner.empty()) continue;
+            const char* values[4] = {blob.data(), offs.c_str(), lens.c_str(), types.c_str()};
+            int lengths[4] = {int(blob.size()), 0, 0, 0};
+            int formats[4] = {1, 0, 0, 0};
+            Oid ptypes[4] = {17, 0, 0, 0};
+            PGresult* r = PQexecParams(
+                conn_,
+                "SELECT r.spans_stored, r.spans_rejected, r.error "
+                "FROM unnest($2::int8[], $3::int8[], $4::text[]) WITH ORDINALITY AS u(off, len, ct, i) "
+                "CROSS JOIN LATERAL llmtrace.ingest_otlp(pg_catalog.substring($1 FROM (u.off + 1)::int FOR u.len::int), u.ct) r "
+                "ORDER BY u.i",
+                4, ptypes, values, lengths, formats, 0);
+            bool good = PQresultStatus(r) == PGRES_TUPLES_OK && size_t(PQntuples(r)) == owner.size();
+            if (!good) {
+                last_error_ = PQresultErrorMessage(r);
+                PQclear(r);
+                return false;
+            }
+            for (size_t k = 0; k < owner.size(); ++k) {
+                Outcome& o = out[owner[k]];
+                o.stored += std::atoll(PQgetvalue(r, int(k), 0));
+                o.rejected += std::atoll(PQgetvalue(r, int(k), 1));
+                if (!PQgetisnull(r, int(k), 2)) {
+                    ++o.refused;
+                    if (o.error.empty()) o.error = PQgetvalue(r, int(k), 2);
+                }
+            }
+            PQclear(r);
         }
-        std::vector<Outcome> out(batch.size());
-        bool ok = exec("BEGIN");
+        return true;
+    }
+
+    // Request by request, each in a savepoint.
+    bool slow_path(std::vector<std::shared_ptr<Job>>& batch, std::vector<Outcome>& out) {
+        bool ok = true;
         for (size_t i = 0; ok && i < batch.size(); ++i) {
             Job& j = *batch[i];
             ok = exec("SAVEPOINT gw");
             if (!ok) break;
-            bool job_ok = true;
-            {
-                const char* pv[1] = {j.project.c_str()};
-                PGresult* r = PQexecParams(conn_, "SELECT pg_catalog.set_config('llmtrace.project', $1, true)", 1,
-                                           nullptr, pv, nullptr, nullptr, 0);
-                job_ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-                if (!job_ok) last_error_ = PQresultErrorMessage(r);
-                PQclear(r);
-            }
+            bool job_ok = set_project(j.project);
             for (size_t k = 0; job_ok && k < j.pieces.size(); ++k) {
                 const Piece& p = j.pieces[k];
                 const char* values[2] = {p.body.data(), p.content_type.c_str()};
@@ -435,17 +507,36 @@ private:
                 }
                 PQclear(r);
             }
-            if (PQstatus(conn_) != CONNECTION_OK) {
-                ok = false;
-                break;
-            }
+            if (PQstatus(conn_) != CONNECTION_OK) return false;
             if (job_ok) {
                 ok = exec("RELEASE SAVEPOINT gw");
             } else {
-                out[i].stored = out[i].rejected = 0;
+                out[i].stored = out[i].rejected = out[i].refused = 0;
                 if (out[i].status == 200) out[i].status = 503;
                 ok = exec("ROLLBACK TO SAVEPOINT gw") && exec("RELEASE SAVEPOINT gw");
             }
+        }
+        return ok;
+    }
+
+    void commit(std::vector<std::shared_ptr<Job>>& batch) {
+        if (batch.empty()) return;
+        auto t0 = std::chrono::steady_clock::now();
+        if (!connected()) {
+            fail_all(batch, "the database is unavailable");
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            return;
+        }
+        std::vector<Outcome> out(batch.size());
+        // Fast path: one statement per project for the whole batch. Should any
+        // statement fail (not bad input, which is quarantined, but an error the
+        // database raised), the batch is done again request by request, each in
+        // a savepoint, so one request's error does not fail the others.
+        bool ok = exec("BEGIN") && fast_path(batch, out);
+        if (!ok && conn_ && PQstatus(conn_) == CONNECTION_OK) {
+            exec("ROLLBACK");
+            for (auto& o : out) o = Outcome();
+            ok = exec("BEGIN") && slow_path(batch, out);
         }
         if (ok) ok = exec("COMMIT");
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -578,13 +669,18 @@ public:
 
     int run() {
         if (!connect_check()) log("the database is not reachable yet; requests get 503 until it is");
-        std::thread committer([this] { Committer c(opt_, queue_); c.run(); });
+        std::vector<std::thread> committers;
+        for (int i = 0; i < opt_.committers; ++i)
+            committers.emplace_back([this] { Committer c(opt_, queue_); c.run(); });
 
         svr_.new_task_queue = [this] { return new httplib::ThreadPool(size_t(opt_.threads)); };
         // The compressed body may not be larger than the decompressed limit.
         svr_.set_payload_max_length(opt_.max_body + 1);
         svr_.set_read_timeout(30, 0);
         svr_.set_write_timeout(30, 0);
+        svr_.set_keep_alive_max_count(100000);
+        svr_.set_keep_alive_timeout(30);
+        svr_.set_tcp_nodelay(true);
         routes();
 
         auto colon = opt_.listen.rfind(':');
@@ -594,13 +690,13 @@ public:
         if (!svr_.bind_to_port(host.c_str(), port)) {
             log("cannot listen on %s", opt_.listen.c_str());
             queue_.stop();
-            committer.join();
+            for (auto& t : committers) t.join();
             return 1;
         }
         log("listening on %s", opt_.listen.c_str());
         svr_.listen_after_bind();  // returns after stop(): in-flight handlers answered
-        queue_.stop();             // the committer takes what is left, then ends
-        committer.join();
+        queue_.stop();             // the committers take what is left, then end
+        for (auto& t : committers) t.join();
         log("stopped");
         return 0;
     }
