@@ -1013,6 +1013,17 @@ private:
                    "application/json");
         });
 
+        // The legacy ownership check of log drains: the token is echoed.
+        svr_.Get("/webhook/vercel", [this](const httplib::Request& req, httplib::Response& res) {
+            std::string verify = req.get_header_value("x-vercel-verify");
+            if (verify.empty()) {
+                error(req, res, "/webhook/vercel", 405, "POST the drain here (GET only answers x-vercel-verify)");
+                return;
+            }
+            res.set_header("x-vercel-verify", verify);
+            answer(req, res, "/webhook/vercel", 200, "{}", "application/json");
+        });
+
         svr_.Get("/health", [this](const httplib::Request& req, httplib::Response& res) {
             std::string version;
             bool ok = query_scalar(opt_.dsn, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'llmtrace'",
