@@ -12,7 +12,7 @@ namespace llmtrace::pg {
 void register_tenant_callbacks();
 
 // The projects the role that issued the statement (SET ROLE counts; the
-// SECURITY DEFINER switch of the ingest functions does not) is bound to,
+// switch of the ingest functions to the extension owner does not) is bound to,
 // sorted; empty when it is bound to none or is a superuser. Cached per role,
 // dropped when llmtrace.project_roles or a role membership changes.
 const std::vector<std::string>& writer_projects();
