@@ -102,3 +102,15 @@ SELECT trace_id, span_id, count(*) FROM llmtrace.spans
 GROUP BY trace_id, span_id HAVING count(*) > 1 ORDER BY trace_id, span_id;
 SELECT count(*) AS total_spans FROM llmtrace.spans;
 SELECT count(*) AS quarantined FROM llmtrace.ingest_errors;
+
+-- Spans of one key sent twice in one statement: the first sent is the one
+-- stored, whether the statement's rows wait in memory or in its sort.
+INSERT INTO llmtrace.ingest (payload) VALUES
+ ('{"trace_id":"dup-small","span_id":"1","start_time":"2025-01-01T00:00:00Z","name":"first"}'),
+ ('{"trace_id":"dup-small","span_id":"1","start_time":"2025-01-01T00:00:00Z","name":"second"}'),
+ ('[{"trace_id":"dup-small","span_id":"2","start_time":"2025-01-01T00:00:00Z","name":"first"},{"trace_id":"dup-small","span_id":"2","start_time":"2025-01-01T00:00:00Z","name":"second"}]');
+INSERT INTO llmtrace.ingest (payload)
+SELECT CASE WHEN i IN (10, 400, 599) THEN format('{"trace_id":"dup-big","span_id":"d","start_time":"2025-01-01T00:00:00Z","name":"n%s"}', i)
+            ELSE format('{"trace_id":"dup-fill-%s","span_id":"1","start_time":"2025-01-01T00:00:00Z"}', i) END
+FROM generate_series(1, 600) i;
+SELECT trace_id, span_id, name FROM llmtrace.spans WHERE trace_id IN ('dup-small', 'dup-big') ORDER BY 1, 2;

@@ -355,9 +355,12 @@ int compare_rows(int a, int b) {
 void ensure_sort_desc() {
     if (buf.sort_desc) return;
     MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-    TupleDesc d = CreateTemplateTupleDesc(kCols + 1);
+    TupleDesc d = CreateTemplateTupleDesc(kCols + 2);
     for (int c = 0; c < kCols; ++c) TupleDescInitEntry(d, AttrNumber(c + 1), kColumns[c].name, kColumns[c].type, -1, 0);
     TupleDescInitEntry(d, AttrNumber(kCols + 1), "row_no", INT8OID, -1, 0);
+    // The span's place in the statement: among spans of one key, the first
+    // sent sorts first and is the one stored (the rest are re-deliveries).
+    TupleDescInitEntry(d, AttrNumber(kCols + 2), "seq", INT8OID, -1, 0);
     buf.put_slot = MakeSingleTupleTableSlot(d, &TTSOpsVirtual);
     buf.get_slot = MakeSingleTupleTableSlot(d, &TTSOpsMinimalTuple);
     buf.sort_desc = d;
@@ -386,14 +389,15 @@ void spill_to_sort() {
     ensure_sort_desc();
     as_top_transaction([&] {
         if (!buf.sort) {
-            AttrNumber attnums[3] = {kTraceIdCol + 1, kSpanIdCol + 1, kStartCol + 1};
-            Oid ops[3] = {lookup_type_cache(TEXTOID, TYPECACHE_LT_OPR)->lt_opr,
+            AttrNumber attnums[4] = {kTraceIdCol + 1, kSpanIdCol + 1, kStartCol + 1, kCols + 2};
+            Oid ops[4] = {lookup_type_cache(TEXTOID, TYPECACHE_LT_OPR)->lt_opr,
                           lookup_type_cache(TEXTOID, TYPECACHE_LT_OPR)->lt_opr,
-                          lookup_type_cache(TIMESTAMPTZOID, TYPECACHE_LT_OPR)->lt_opr};
-            Oid colls[3] = {C_COLLATION_OID, C_COLLATION_OID, InvalidOid};
-            bool nulls_first[3] = {false, false, false};
+                          lookup_type_cache(TIMESTAMPTZOID, TYPECACHE_LT_OPR)->lt_opr,
+                          lookup_type_cache(INT8OID, TYPECACHE_LT_OPR)->lt_opr};
+            Oid colls[4] = {C_COLLATION_OID, C_COLLATION_OID, InvalidOid, InvalidOid};
+            bool nulls_first[4] = {false, false, false, false};
             MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-            buf.sort = tuplesort_begin_heap(buf.sort_desc, 3, attnums, ops, colls, nulls_first,
+            buf.sort = tuplesort_begin_heap(buf.sort_desc, 4, attnums, ops, colls, nulls_first,
                                             work_mem, nullptr, TUPLESORT_NONE);
             MemoryContextSwitchTo(old);
         }
@@ -405,7 +409,9 @@ void spill_to_sort() {
                 slot->tts_isnull[c] = buf.nulls[r * kCols + c] == 'n';
             }
             slot->tts_values[kCols] = Int64GetDatum(buf.row_no[r]);
+            slot->tts_values[kCols + 1] = Int64GetDatum(buf.sorted_rows + r);
             slot->tts_isnull[kCols] = false;
+            slot->tts_isnull[kCols + 1] = false;
             ExecStoreVirtualTuple(slot);
             tuplesort_puttupleslot(buf.sort, slot);
         }
@@ -428,8 +434,8 @@ uint64 write_sorted() {
         bool more = true;
         pg_guard([&] {
             MemoryContext old = MemoryContextSwitchTo(buf.batch_cxt);
-            Datum v[kCols + 1];
-            bool isnull[kCols + 1];
+            Datum v[kCols + 2];
+            bool isnull[kCols + 2];
             while (n < kBatch && MemoryContextMemAllocated(buf.batch_cxt, false) <= kBatchBytes) {
                 CHECK_FOR_INTERRUPTS();
                 if (!tuplesort_gettupleslot(buf.sort, true, true, buf.get_slot, nullptr)) {
@@ -461,7 +467,8 @@ uint64 write_sorted() {
 uint64 write_buffer_sorted() {
     int order[kBatch];
     for (int i = 0; i < buf.pending; ++i) order[i] = i;
-    std::sort(order, order + buf.pending, [](int a, int b) { return compare_rows(a, b) < 0; });
+    // Stable: among spans of one key, the first sent is written first and stored.
+    std::stable_sort(order, order + buf.pending, [](int a, int b) { return compare_rows(a, b) < 0; });
     for (int i = 0; i < buf.pending; ++i) {
         std::memcpy(&buf.values[(kSortedRow + i) * kCols], &buf.values[order[i] * kCols], sizeof(Datum) * kCols);
         std::memcpy(&buf.nulls[(kSortedRow + i) * kCols], &buf.nulls[order[i] * kCols], kCols);
