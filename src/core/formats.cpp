@@ -228,16 +228,22 @@ void read_braintrust(Normalizer& n, object o, Span& s) {
     }
     bool created_is_start = false;
     element merge_flag;
-    if (!start && lookup(o, "_is_merge", merge_flag) && merge_flag.is_bool() && bool(merge_flag))
-        fail(sqlstate::kNullNotAllowed,
-             "a Braintrust merge row (\"_is_merge\": true) whose first row is not in this payload: the "
-             "rows of a span are merged when they arrive in one payload");
-    if (!start)
-        if (auto c = get(o, "created")) {
-            start = timestamp_of(*c, "created");
-            created_is_start = true;
+    if (!start && lookup(o, "_is_merge", merge_flag) && merge_flag.is_bool() && bool(merge_flag)) {
+        // Its first row came earlier: the stored span is completed with it.
+        s.merge_only = true;
+        if (end) {
+            finish_times(s, end, end, std::nullopt);  // checks the range
+            s.start_us = 0;
+            s.duration_ms.reset();
         }
-    finish_times(s, start, end, std::nullopt);
+    } else {
+        if (!start)
+            if (auto c = get(o, "created")) {
+                start = timestamp_of(*c, "created");
+                created_is_start = true;
+            }
+        finish_times(s, start, end, std::nullopt);
+    }
 
     if (auto md = get(o, "metadata")) {
         object mo = object_of(*md, "metadata");

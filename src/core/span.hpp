@@ -63,6 +63,10 @@ struct Span {
     std::optional<double> reported_cost;  // cost sent in the payload, USD
     bool aggregate_usage = false;         // usage repeats the descendants' (see CostStatus)
     bool usage_unreconciled = false;      // see CostStatus::Unreconciled
+    // A Braintrust merge row ("_is_merge": true) whose first row came in an
+    // earlier payload: it completes the stored span (end time, output, tokens,
+    // model) instead of being a span of its own. start_us is unknown (0).
+    bool merge_only = false;
     CostStatus cost_status = CostStatus::NoUsage;
     std::string cost_text;                // decimal USD, empty for NULL
     Str user_id, session_id;

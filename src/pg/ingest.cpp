@@ -110,6 +110,7 @@ struct StatementBuffer {
     // (summaries on, or a per-span alert rule enabled).
     KeptPlan insert_plans[2][2][kPlanSizes];
     KeptPlan quarantine_plan;
+    KeptPlan merge_plan;
     std::string insert_sql[2][2][kPlanSizes];
 };
 
@@ -793,12 +794,100 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
     throw RaisedInputError(f.sqlstate, msg);
 }
 
+// A Braintrust merge row whose first row came in an earlier payload completes
+// the stored span (llmtrace.apply_span_merge_internal). Rows this statement
+// has pending are written first, so that its first row can be found. Returns
+// false when no span of that trace and span id is stored.
+bool apply_merge(const core::Span& s) {
+    if (rows_pending() && buf.buffer_level == GetCurrentTransactionNestLevel()) {
+        if (buf.sort)
+            write_sorted();
+        else
+            write_buffer_sorted();
+        write_deltas();
+        discard_pending(true);
+    }
+    bool found = false;
+    pg_guard([&] {
+        static const Oid types[17] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
+                                      INT8OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, BOOLOID, TEXTOID,
+                                      JSONBOID, JSONBOID, JSONBOID};
+        Datum v[17];
+        char n[17];
+        for (char& c : n) c = ' ';
+        auto text = [&](int i, core::Str x) {
+            if (core::present(x))
+                v[i] = PointerGetDatum(cstring_to_text_with_len(x.data(), int(x.size())));
+            else
+                n[i] = 'n';
+        };
+        auto int8 = [&](int i, const std::optional<int64_t>& x) {
+            if (x)
+                v[i] = Int64GetDatum(*x);
+            else
+                n[i] = 'n';
+        };
+        auto jsonb = [&](int i, const core::JsonTape& t) {
+            if (t.empty())
+                n[i] = 'n';
+            else
+                v[i] = batch_jsonb(t);
+        };
+        text(0, s.trace_id);
+        text(1, s.span_id);
+        if (s.end_us)
+            v[2] = TimestampTzGetDatum(to_timestamptz(*s.end_us));
+        else
+            n[2] = 'n';
+        text(3, s.model);
+        text(4, s.provider);
+        int8(5, s.tokens.input);
+        int8(6, s.tokens.output);
+        int8(7, s.tokens.cached_input);
+        int8(8, s.tokens.cache_write);
+        int8(9, s.tokens.reasoning);
+        int8(10, s.tokens.total);
+        if (s.reported_cost)
+            v[11] = Float8GetDatum(*s.reported_cost);
+        else
+            n[11] = 'n';
+        v[12] = BoolGetDatum(s.status == core::SpanStatus::Error);
+        text(13, s.error_message);
+        jsonb(14, s.input);
+        jsonb(15, s.output);
+        jsonb(16, s.attributes);
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "llmtrace: SPI_connect failed");
+        buf.merge_plan.get(
+            "SELECT llmtrace.apply_span_merge_internal($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+            "$14, $15, $16, $17)",
+            17, types);
+        buf.merge_plan.execute(v, n, false, SPI_OK_SELECT);
+        bool isnull = true;
+        Datum r = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)
+                                     : (Datum)0;
+        found = !isnull && DatumGetBool(r);
+        SPI_finish();
+    });
+    return found;
+}
+
 // What the normalizer hands over goes straight to the buffer or the quarantine.
 class IngestSink final : public core::SpanSink {
 public:
     IngestSink(PayloadRef& payload, core::PriceTable& prices, int64 row_no)
         : payload_(payload), prices_(prices), row_no_(row_no) {}
     void span(core::Span& s) override {
+        if (s.merge_only) {
+            if (!apply_merge(s)) {
+                core::Failure f = core::make_failure(
+                    core::sqlstate::kNullNotAllowed,
+                    "a Braintrust merge row (\"_is_merge\": true) of a span that is not stored: its first row "
+                    "must come first, in this payload or an earlier one",
+                    std::string(), std::string(), "braintrust");
+                failure(f);
+            }
+            return;
+        }
         core::price_span(s, prices_);
         buffer_span(s, row_no_);
     }

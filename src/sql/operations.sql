@@ -445,3 +445,90 @@ REVOKE ALL ON FUNCTION llmtrace.hash_secret_replace() FROM PUBLIC;
 -- What is stored of content and user ids is the admin's decision, not a
 -- writer's: both settings are superuser-only, and the admin's.
 GRANT SET ON PARAMETER llmtrace.hash_user_ids TO llmtrace_admin;
+
+-- ---------------------------------------------------------------------------
+-- Braintrust merge rows that arrive after their span: the stored span is
+-- completed (end time and duration, output and input, tokens, model and
+-- provider when it had none, status, attributes), and its cost recomputed
+-- from the prices (a cost the payload reported is kept). The summaries follow
+-- through llmtrace.spans_updated(). Called by ingest only; false when no span
+-- of that trace and span id is stored (the merge row is then quarantined).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION llmtrace.apply_span_merge_internal(
+    p_trace_id text, p_span_id text, p_end timestamptz, p_model text, p_provider text,
+    p_input_tokens bigint, p_output_tokens bigint, p_cached bigint, p_cache_write bigint,
+    p_reasoning bigint, p_total bigint, p_reported_cost double precision, p_error boolean,
+    p_error_message text, p_input jsonb, p_output jsonb, p_attributes jsonb)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s         llmtrace.spans;
+    v_model   text;
+    v_prov    text;
+    v_in      bigint;
+    v_out     bigint;
+    v_cached  bigint;
+    v_cw      bigint;
+    v_cost    numeric;
+    v_status  text;
+BEGIN
+    SELECT * INTO s FROM llmtrace.spans
+    WHERE trace_id = p_trace_id AND span_id = p_span_id
+    ORDER BY start_time DESC LIMIT 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    v_model := coalesce(s.model, p_model);
+    v_prov := coalesce(s.provider, p_provider);
+    v_in := coalesce(p_input_tokens, s.input_tokens);
+    v_out := coalesce(p_output_tokens, s.output_tokens);
+    v_cached := coalesce(p_cached, s.cached_input_tokens);
+    v_cw := coalesce(p_cache_write, s.cache_write_tokens);
+    v_cost := s.cost_usd;
+    v_status := s.cost_status;
+    IF p_reported_cost IS NOT NULL THEN
+        v_cost := p_reported_cost::numeric;
+        v_status := 'reported';
+    ELSIF s.cost_status IN ('priced', 'unpriced', 'no_usage', 'invalid_price')
+          AND num_nonnulls(v_in, v_out, v_cached, v_cw) > 0 THEN
+        IF v_model IS NULL THEN
+            v_cost := NULL;
+            v_status := 'unpriced';
+        ELSE
+            v_cost := llmtrace.cost(v_prov, v_model, coalesce(v_in, 0), coalesce(v_out, 0),
+                                    coalesce(v_cached, 0), coalesce(v_cw, 0), s.start_time);
+            v_status := CASE WHEN v_cost IS NULL THEN 'unpriced' ELSE 'priced' END;
+        END IF;
+    END IF;
+    UPDATE llmtrace.spans SET
+        end_time = coalesce(p_end, end_time),
+        duration_ms = CASE WHEN duration_ms IS NULL AND p_end IS NOT NULL AND p_end >= start_time
+                           THEN extract(epoch FROM p_end - start_time)::double precision * 1000
+                           ELSE duration_ms END,
+        model = v_model,
+        provider = v_prov,
+        input_tokens = v_in,
+        output_tokens = v_out,
+        cached_input_tokens = v_cached,
+        cache_write_tokens = v_cw,
+        reasoning_tokens = coalesce(p_reasoning, reasoning_tokens),
+        total_tokens = coalesce(p_total, total_tokens),
+        cost_usd = v_cost,
+        cost_status = v_status,
+        status = CASE WHEN p_error THEN 'error' ELSE status END,
+        error_message = coalesce(p_error_message, error_message),
+        input = coalesce(p_input, input),
+        output = coalesce(p_output, output),
+        attributes = attributes || coalesce(p_attributes, '{}')
+    WHERE trace_id = s.trace_id AND span_id = s.span_id AND start_time = s.start_time;
+    RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION llmtrace.apply_span_merge_internal(text, text, timestamptz, text, text, bigint, bigint,
+    bigint, bigint, bigint, bigint, double precision, boolean, text, jsonb, jsonb, jsonb) IS
+    'Internal (granted to nobody): completes a stored span with a Braintrust merge row that came later.';
+REVOKE ALL ON FUNCTION llmtrace.apply_span_merge_internal(text, text, timestamptz, text, text, bigint, bigint,
+    bigint, bigint, bigint, bigint, double precision, boolean, text, jsonb, jsonb, jsonb) FROM PUBLIC;

@@ -234,20 +234,38 @@ BEGIN
         FROM old_spans o FULL JOIN new_spans n
           ON o.trace_id = n.trace_id AND o.span_id = n.span_id AND o.start_time = n.start_time
         WHERE o.trace_id IS NULL OR n.trace_id IS NULL
-           OR (o.project, o.environment, o.provider, o.model, o.feature, o.endpoint, o.user_id,
-               o.session_id, o.duration_ms)
+           OR (o.project, o.environment, o.feature, o.endpoint, o.user_id, o.session_id)
               IS DISTINCT FROM
-              (n.project, n.environment, n.provider, n.model, n.feature, n.endpoint, n.user_id,
-               n.session_id, n.duration_ms)) THEN
+              (n.project, n.environment, n.feature, n.endpoint, n.user_id, n.session_id)
+           OR (o.provider IS NOT NULL AND o.provider IS DISTINCT FROM n.provider)
+           OR (o.model IS NOT NULL AND o.model IS DISTINCT FROM n.model)
+           OR (o.duration_ms IS NOT NULL AND o.duration_ms IS DISTINCT FROM n.duration_ms)) THEN
         RAISE EXCEPTION 'llmtrace: an UPDATE of llmtrace.spans may change costs, tokens and status only'
             USING ERRCODE = '0A000',
                   DETAIL = 'The key, the grouping columns (project, environment, provider, model, '
                            'feature, endpoint, user_id, session_id) and duration_ms of a stored span '
-                           'are what the summaries were built from.';
+                           'are what the summaries were built from; only a provider, model or duration '
+                           'the span did not have may be added (a Braintrust row completing its span).';
     END IF;
-    WITH diff AS (
+    -- A span that moves to another group (a model it did not have) leaves one
+    -- (spans -1) and joins the other (+1, with its user and session); a
+    -- duration it did not have joins the latency sketch of its new group.
+    WITH x AS (
+        SELECT 1 AS sign, n.*,
+               CASE WHEN o.duration_ms IS NULL THEN n.duration_ms END AS added_duration,
+               (o.provider, o.model) IS DISTINCT FROM (n.provider, n.model) AS moved
+        FROM new_spans n JOIN old_spans o USING (trace_id, span_id, start_time)
+        UNION ALL
+        SELECT -1 AS sign, o.*, NULL::double precision, false
+        FROM old_spans o
+    ),
+    diff AS (
         SELECT date_trunc('hour', x.start_time, 'UTC') AS hour, x.project, x.environment, x.provider,
                x.model, x.feature, x.endpoint, x.user_id,
+               sum(x.sign) AS spans,
+               llmtrace.latency_sketch(x.added_duration) AS latency,
+               array_agg(x.user_id) FILTER (WHERE x.moved AND x.user_id IS NOT NULL) AS moved_users,
+               array_agg(x.session_id) FILTER (WHERE x.moved AND x.session_id IS NOT NULL) AS moved_sessions,
                sum(x.sign * (x.status = 'error')::int) AS errors,
                sum(x.sign * (x.cost_usd IS NOT NULL)::int) AS costed_spans,
                sum(x.sign * (x.cost_status IN ('unpriced', 'invalid_price'))::int) AS unpriced_spans,
@@ -258,35 +276,37 @@ BEGIN
                sum(x.sign * coalesce(x.reasoning_tokens, 0)) AS reasoning_tokens,
                sum(x.sign * coalesce(x.total_tokens, 0)) AS total_tokens,
                sum(x.sign * coalesce(x.cost_usd, 0)) AS cost_usd
-        FROM (SELECT 1 AS sign, n.* FROM new_spans n
-              UNION ALL
-              SELECT -1 AS sign, o.* FROM old_spans o) x
+        FROM x
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     ),
     changed AS (
         SELECT * FROM diff
-        WHERE (errors, costed_spans, unpriced_spans, input_tokens, output_tokens, cached_input_tokens,
+        WHERE (spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens, cached_input_tokens,
                cache_write_tokens, reasoning_tokens, total_tokens, cost_usd)
-              IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+              IS DISTINCT FROM (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+           OR latency IS NOT NULL OR moved_users IS NOT NULL OR moved_sessions IS NOT NULL
     ),
     live AS (
         INSERT INTO llmtrace.rollup_deltas
             (hour, project, environment, provider, model, feature, endpoint, user_id,
              spans, errors, costed_spans, unpriced_spans, input_tokens, output_tokens,
-             cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd)
+             cached_input_tokens, cache_write_tokens, reasoning_tokens, total_tokens, cost_usd, latency)
         SELECT c.hour, c.project, c.environment, c.provider, c.model, c.feature, c.endpoint, c.user_id,
-               0, c.errors, c.costed_spans, c.unpriced_spans, c.input_tokens, c.output_tokens,
-               c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens, c.total_tokens, c.cost_usd
+               c.spans, c.errors, c.costed_spans, c.unpriced_spans, c.input_tokens, c.output_tokens,
+               c.cached_input_tokens, c.cache_write_tokens, c.reasoning_tokens, c.total_tokens, c.cost_usd,
+               c.latency
         FROM changed c
     )
     INSERT INTO llmtrace.daily_deltas
         (day, project, environment, provider, model, spans, errors, costed_spans, unpriced_spans,
          input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens,
-         total_tokens, cost_usd)
-    SELECT (c.hour AT TIME ZONE 'UTC')::date, c.project, c.environment, c.provider, c.model, 0,
+         total_tokens, cost_usd, latency, user_keys, session_keys)
+    SELECT (c.hour AT TIME ZONE 'UTC')::date, c.project, c.environment, c.provider, c.model, sum(c.spans),
            sum(c.errors), sum(c.costed_spans), sum(c.unpriced_spans), sum(c.input_tokens),
            sum(c.output_tokens), sum(c.cached_input_tokens), sum(c.cache_write_tokens),
-           sum(c.reasoning_tokens), sum(c.total_tokens), sum(c.cost_usd)
+           sum(c.reasoning_tokens), sum(c.total_tokens), sum(c.cost_usd), llmtrace.merge(c.latency),
+           llmtrace.id_set_merge(llmtrace.id_set_of(c.moved_users)),
+           llmtrace.id_set_merge(llmtrace.id_set_of(c.moved_sessions))
     FROM changed c
     GROUP BY 1, 2, 3, 4, 5;
     RETURN NULL;

@@ -95,8 +95,9 @@ ALTER VIEW llmtrace.unpriced_models SET (security_invoker = true);
 -- the materialized view itself is granted to nobody.
 CREATE VIEW llmtrace.daily_cost_summary WITH (security_barrier = true) AS
     SELECT * FROM llmtrace.daily_cost_summary_data d
-    WHERE (SELECT llmtrace.visible_projects()) IS NULL
-       OR d.project = ANY ((SELECT llmtrace.visible_projects())::text[]);
+    WHERE d.spans <> 0  -- a group every span of which moved to another (a model it lacked)
+      AND ((SELECT llmtrace.visible_projects()) IS NULL
+           OR d.project = ANY ((SELECT llmtrace.visible_projects())::text[]));
 
 COMMENT ON VIEW llmtrace.daily_cost_summary IS
     'One row per UTC day x project x environment x provider x model: spans, errors, tokens, cost '

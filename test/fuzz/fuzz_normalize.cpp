@@ -288,7 +288,12 @@ void check_result(const core::Result& r, bool input_is_utf8, CheckingSink& sink)
         // Times: within 0001..9999, end after start, duration consistent.
         constexpr int64_t kMin = -62135596800LL * 1000000, kMax = 253402300799LL * 1000000;
         CHECK(s.start_us >= kMin && s.start_us <= kMax, "span: start out of range", "");
-        if (s.end_us) {
+        if (s.merge_only) {
+            // A Braintrust merge row completing a stored span: no start of its own.
+            CHECK(s.format == core::SourceFormat::Braintrust, "span: a merge of another format", "");
+            CHECK(s.start_us == 0 && !s.duration_ms, "span: a merge with a start or duration", "");
+            if (s.end_us) CHECK(*s.end_us >= kMin && *s.end_us <= kMax, "span: merge end out of range", "");
+        } else if (s.end_us) {
             CHECK(*s.end_us >= s.start_us && *s.end_us <= kMax, "span: end out of range", "");
             CHECK(s.duration_ms, "span: end without duration", "");
         }

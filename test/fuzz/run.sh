@@ -33,8 +33,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
-rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-* \
-      "$artifacts"/slow-unit-*
+rm -f "$artifacts"/*crash-* "$artifacts"/*leak-* "$artifacts"/*timeout-* "$artifacts"/*oom-* \
+      "$artifacts"/*slow-unit-*
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

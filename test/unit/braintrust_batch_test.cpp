@@ -69,3 +69,31 @@ TEST(BraintrustBatch, AnObjectWithMoreThanTheListIsNotABatch) {
     n.normalize(R"({"events": [], "rows": []})", r);
     EXPECT_TRUE(r.payload_failed);
 }
+
+TEST(BraintrustBatch, AMergeRowWithoutItsFirstRowCompletesAStoredSpan) {
+    core::Normalizer n;
+    core::Result r;
+    n.normalize(R"({"id": "a", "span_id": "a", "root_span_id": "t", "_is_merge": true,
+                   "metadata": {"model": "gpt-4o"}, "metrics": {"end": 1764590002.5, "prompt_tokens": 10},
+                   "output": "ok"})",
+                r);
+    ASSERT_EQ(r.spans.size(), 1u);
+    EXPECT_TRUE(r.failures.empty());
+    const core::Span& s = r.spans[0];
+    EXPECT_TRUE(s.merge_only);
+    EXPECT_EQ(str(s.trace_id), "t");
+    EXPECT_EQ(str(s.span_id), "a");
+    EXPECT_EQ(s.end_us.value_or(0), 1764590002500000LL);
+    EXPECT_FALSE(s.duration_ms.has_value());
+    EXPECT_EQ(s.tokens.input.value_or(-1), 10);
+    EXPECT_EQ(str(s.model), "gpt-4o");
+    // With its first row in the same payload it is merged there, not a merge of its own.
+    r.clear();
+    n.normalize(R"([{"id": "a", "span_id": "a", "root_span_id": "t", "metrics": {"start": 1764590000}},
+                    {"id": "a", "span_id": "a", "root_span_id": "t", "_is_merge": true,
+                     "metrics": {"end": 1764590002.5}}])",
+                r);
+    ASSERT_EQ(r.spans.size(), 1u);
+    EXPECT_FALSE(r.spans[0].merge_only);
+    EXPECT_EQ(r.spans[0].duration_ms.value_or(0), 2500.0);
+}
