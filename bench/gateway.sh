@@ -81,12 +81,7 @@ cleanup() {
         if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi
     done
     stop_gateway
-    "$ROOT/scripts/pgcluster.sh" stop "$CLUSTER" >/dev/null 2>&1 || true
-    if [ "$KEEP_WORKDIR" = 1 ] || [ "$rc" != 0 ]; then
-        echo "work directory kept: $WORK (log: $LOG)" >&2
-    else
-        rm -rf "$WORK"
-    fi
+    finish_run "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -1,6 +1,18 @@
 # Helpers shared by the benchmark scripts (sourced; the caller defines the
 # PSQL array, e.g. PSQL=(psql -X -q -v ON_ERROR_STOP=1)).
 
+# The end of every run (call it from the EXIT trap with its status): stops the
+# throwaway cluster ($CLUSTER) and removes the work directory ($WORK), which is
+# kept, and named with its log ($LOG), when the run failed or KEEP_WORKDIR=1.
+finish_run() {
+    "$ROOT/scripts/pgcluster.sh" stop "$CLUSTER" >/dev/null 2>&1 || true
+    if [ "$KEEP_WORKDIR" = 1 ] || [ "$1" != 0 ]; then
+        echo "work directory kept: $WORK (log: $LOG)" >&2
+    else
+        rm -rf "$WORK"
+    fi
+}
+
 # One statement's result, unaligned.
 q() { "${PSQL[@]}" -At -c "$1"; }
 now() { date +%s.%N; }

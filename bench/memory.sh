@@ -64,12 +64,7 @@ cleanup() {
     local rc=$?
     if [ -n "$SAMPLER_PID" ]; then kill "$SAMPLER_PID" 2>/dev/null || true; fi
     if [ -n "$SESSION_PID" ]; then kill "$SESSION_PID" 2>/dev/null || true; fi
-    "$ROOT/scripts/pgcluster.sh" stop "$CLUSTER" >/dev/null 2>&1 || true
-    if [ "$KEEP_WORKDIR" = 1 ] || [ "$rc" != 0 ]; then
-        echo "work directory kept: $WORK (log: $LOG)" >&2
-    else
-        rm -rf "$WORK"
-    fi
+    finish_run "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -78,6 +73,9 @@ export PGHOST=$CLUSTER/socket PGPORT=$PORT PGUSER=postgres PGDATABASE=$DB
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 
 say() { printf '%s\n' "$*"; }
+# finish_run (its own q, now and elapsed below keep their formats)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 q() { "${PSQL[@]}" -At -c "$1"; }

@@ -50,12 +50,7 @@ MEM_COPY_PID=
 cleanup() {
     local rc=$?
     if [ -n "$MEM_COPY_PID" ]; then kill "$MEM_COPY_PID" 2>/dev/null || true; fi
-    "$ROOT/scripts/pgcluster.sh" stop "$CLUSTER" >/dev/null 2>&1 || true
-    if [ "$KEEP_WORKDIR" = 1 ] || [ "$rc" != 0 ]; then
-        echo "work directory kept: $WORK (log: $LOG)" >&2
-    else
-        rm -rf "$WORK"
-    fi
+    finish_run "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -31,6 +31,17 @@ record() {  # record NAME PASSED FAILED
     passed=$((passed + $2))
     failed=$((failed + $3))
 }
+# record_counts NAME LOG: a tier whose script ends with "N passed, N failed";
+# without that line it did not finish, which counts as a failure.
+record_counts() {
+    local line
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$2" | tail -1)
+    if [ -n "$line" ]; then
+        record "$1" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
+    else
+        record "$1" 0 1
+    fi
+}
 work=$(mktemp -d /tmp/llmtrace-test.XXXXXX)
 chmod 755 "$work"
 summary=$work/summary
@@ -81,13 +92,7 @@ if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
     grep -qE '^(ok|FAILED) - ' "$work/upgrade.log" || record "upgrade (did not run)" 0 1
     log "multi-session tests (test/sessions)"
     PGDATA="$work/pg/data" bash test/sessions/run.sh 2>&1 | tee "$work/sessions.log"
-    # run.sh ends with "N passed, N failed"; without that line it did not finish.
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/sessions.log" | tail -1)
-    if [ -n "$line" ]; then
-        record "sessions" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
-    else
-        record "sessions" 0 1
-    fi
+    record_counts "sessions" "$work/sessions.log"
 else
     cat "$work/pg/server.log" 2>/dev/null | tail -20
     record "regression + isolation" 0 1
@@ -95,30 +100,15 @@ fi
 
 log "llmtrace-listen end to end (test/listen)"
 bash test/listen/run.sh 2>&1 | tee "$work/listen.log"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/listen.log" | tail -1)
-if [ -n "$line" ]; then
-    record "listen" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
-else
-    record "listen" 0 1
-fi
+record_counts "listen" "$work/listen.log"
 
 log "maintenance under pg_cron (test/cron)"
 bash test/cron/run.sh 2>&1 | tee "$work/cron.log"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/cron.log" | tail -1)
-if [ -n "$line" ]; then
-    record "cron" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
-else
-    record "cron" 0 1
-fi
+record_counts "cron" "$work/cron.log"
 
 log "llmtrace-gateway end to end (test/gateway)"
 bash test/gateway/run.sh 2>&1 | tee "$work/gateway.log"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/gateway.log" | tail -1)
-if [ -n "$line" ]; then
-    record "gateway" "$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$line")"
-else
-    record "gateway" 0 1
-fi
+record_counts "gateway" "$work/gateway.log"
 
 log "fuzzing the normalizer for ${FUZZ_SECONDS}s (libFuzzer, ASan, UBSan)"
 if [ "$FUZZ_SECONDS" -gt 0 ]; then

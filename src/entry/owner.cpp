@@ -115,11 +115,19 @@ namespace llmtrace::pg {
 OwnerContext enter_owner_context(FunctionCallInfo fcinfo, bool restricted) {
     OwnerContext c;
     GetUserIdAndSecContext(&c.user, &c.sec);
-    HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
-    if (!HeapTupleIsValid(tup)) elog(ERROR, "llmtrace: cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
-    Oid owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup))->proowner;
-    ReleaseSysCache(tup);
-    SetUserIdAndSecContext(owner, c.sec | SECURITY_LOCAL_USERID_CHANGE |
+    // The owner, looked up once per call site (as fmgr does for SECURITY
+    // DEFINER): the ingest row trigger runs for every payload row.
+    auto* owner = static_cast<Oid*>(fcinfo->flinfo->fn_extra);
+    if (owner == nullptr) {
+        HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+        if (!HeapTupleIsValid(tup))
+            elog(ERROR, "llmtrace: cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+        owner = static_cast<Oid*>(MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid)));
+        *owner = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup))->proowner;
+        ReleaseSysCache(tup);
+        fcinfo->flinfo->fn_extra = owner;
+    }
+    SetUserIdAndSecContext(*owner, c.sec | SECURITY_LOCAL_USERID_CHANGE |
                                       (restricted ? SECURITY_RESTRICTED_OPERATION : 0));
     return c;
 }

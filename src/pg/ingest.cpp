@@ -478,6 +478,15 @@ uint64 write_buffer_sorted() {
     return write_now(kSortedRow, buf.pending);
 }
 
+// Writes the rows pending at this level, in key order, with their summary
+// deltas and alerts; returns the spans stored.
+uint64 write_pending() {
+    uint64 stored = buf.sort ? write_sorted() : write_buffer_sorted();
+    write_deltas();
+    discard_pending(true);
+    return stored;
+}
+
 inline void set_text(Datum& v, char& n, core::Str s) {
     if (!core::present(s)) {
         n = 'n';
@@ -799,14 +808,7 @@ void quarantine(PayloadRef& payload, const core::Failure& f) {
 // has pending are written first, so that its first row can be found. Returns
 // false when no span of that trace and span id is stored.
 bool apply_merge(const core::Span& s) {
-    if (rows_pending() && buf.buffer_level == GetCurrentTransactionNestLevel()) {
-        if (buf.sort)
-            write_sorted();
-        else
-            write_buffer_sorted();
-        write_deltas();
-        discard_pending(true);
-    }
+    if (rows_pending() && buf.buffer_level == GetCurrentTransactionNestLevel()) write_pending();
     bool found = false;
     pg_guard([&] {
         static const Oid types[17] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID,
@@ -963,10 +965,15 @@ void refuse_payload(PayloadRef& ref, const char* sqlstate, const std::string& me
 // be up to kTranscodedFactor times that.
 constexpr size_t kTranscodedFactor = 4;
 
+// The OTLP/JSON form of the protobuf body being ingested (reused).
+std::string transcoded;
+
+// Ingests one payload: `payload` (JSON text), or, when ref.raw is set, the
+// OTLP protobuf body ref.raw, transcoded first.
 void ingest_ref(PayloadRef& ref, std::string_view payload, bool is_null) {
     ensure_ready();
     const int64 row_no = ++buf.payload_rows;
-    if (!is_null && ref.text.data() == nullptr) ref.text = payload;
+    if (!is_null && ref.text.data() == nullptr && ref.raw.data() == nullptr) ref.text = payload;
     if (!is_null) buf.payload_bytes += ref.received().size();
     if (is_null) {
         refuse_payload(ref, core::sqlstate::kNullNotAllowed, "the payload is NULL");
@@ -977,6 +984,16 @@ void ingest_ref(PayloadRef& ref, std::string_view payload, bool is_null) {
                        "the payload is " + std::to_string(ref.received().size()) +
                            " bytes, more than llmtrace.max_payload_bytes (" + std::to_string(max_payload_bytes) + ")");
         return;
+    }
+    if (ref.raw.data() != nullptr) {
+        transcoded.clear();
+        try {
+            core::otlp_proto_to_json(ref.raw, transcoded);
+        } catch (const core::InputError& e) {
+            refuse_payload(ref, e.sqlstate(), e.what());
+            return;
+        }
+        ref.text = payload = transcoded;
     }
     if (payload.size() > kTranscodedFactor * size_t(max_payload_bytes)) {
         refuse_payload(ref, "54000",
@@ -995,6 +1012,26 @@ void ingest_ref(PayloadRef& ref, std::string_view payload, bool is_null) {
     core::PriceTable& prices = current_prices();
     IngestSink sink(ref, prices, row_no);
     normalizer->normalize(payload, sink);
+    if (transcoded.capacity() > size_t(16) * 1024 * 1024) std::string().swap(transcoded);
+}
+
+// Runs `ingest` as a function call (ingest_json, ingest_otlp): normally the
+// buffer is empty here and the call uses it and writes it. Called inside a
+// statement that has rows pending (a query that feeds llmtrace.ingest), its
+// spans are written at once instead, so they are counted exactly and the
+// pending rows stay with their statement.
+template <typename Fn>
+void ingest_as_call(Fn&& ingest) {
+    const bool nested = rows_pending();
+    buf.force_direct = nested;
+    try {
+        ingest();
+    } catch (...) {
+        buf.force_direct = false;
+        throw;
+    }
+    buf.force_direct = false;
+    if (!nested) flush_spans();
 }
 
 }  // namespace
@@ -1015,29 +1052,14 @@ uint64_t flush_spans() {
         return 0;
     }
     if (buf.buffer_level != GetCurrentTransactionNestLevel()) return 0;
-    uint64_t stored = buf.sort ? write_sorted() : write_buffer_sorted();
-    write_deltas();
-    discard_pending(true);
+    uint64_t stored = write_pending();
     end_statement();
     return stored;
 }
 
 uint64_t ingest_json_payload(std::string_view payload, bool is_null) {
     const uint64_t before = buf.stored_count;
-    // Normally the buffer is empty here and this call uses it and writes it.
-    // Called inside a statement that has rows pending (ingest_json in a query
-    // that feeds llmtrace.ingest), its spans are written at once instead, so
-    // they are counted exactly and the pending rows stay with their statement.
-    const bool nested = rows_pending();
-    buf.force_direct = nested;
-    try {
-        ingest_payload(payload, is_null);
-    } catch (...) {
-        buf.force_direct = false;
-        throw;
-    }
-    buf.force_direct = false;
-    if (!nested) flush_spans();
+    ingest_as_call([&] { ingest_payload(payload, is_null); });
     return buf.stored_count - before;
 }
 
@@ -1058,40 +1080,11 @@ OtlpResult ingest_otlp_payload(std::string_view body, bool is_null, std::string_
     const uint64_t stored_before = buf.stored_count, rejected_before = buf.rejected_count;
     buf.payload_refused = false;
     buf.payload_error.clear();
-    const bool nested = rows_pending();
-    buf.force_direct = nested;
-    static std::string transcoded;
-    try {
+    ingest_as_call([&] {
         PayloadRef ref;
-        if (json || is_null) {
-            ingest_ref(ref, body, is_null);
-        } else {
-            ref.raw = body;
-            transcoded.clear();
-            bool ok = true;
-            if (body.size() <= size_t(max_payload_bytes)) {
-                try {
-                    core::otlp_proto_to_json(body, transcoded);
-                } catch (const core::InputError& e) {
-                    ok = false;
-                    ensure_ready();
-                    ++buf.payload_rows;
-                    buf.payload_bytes += body.size();
-                    refuse_payload(ref, e.sqlstate(), e.what());
-                }
-            }
-            if (ok) {
-                ref.text = transcoded;
-                ingest_ref(ref, transcoded, false);
-            }
-        }
-    } catch (...) {
-        buf.force_direct = false;
-        throw;
-    }
-    buf.force_direct = false;
-    if (transcoded.capacity() > size_t(16) * 1024 * 1024) std::string().swap(transcoded);
-    if (!nested) flush_spans();
+        if (proto && !is_null) ref.raw = body;
+        ingest_ref(ref, body, is_null);
+    });
     r.stored = buf.stored_count - stored_before;
     r.rejected = buf.rejected_count - rejected_before;
     r.refused = buf.payload_refused;

@@ -429,18 +429,7 @@ COMMENT ON FUNCTION llmtrace.ingest_json(text) IS
     'returns the number of spans newly stored (re-delivered spans are not counted). A NULL '
     'payload is bad input: quarantined or an error, by llmtrace.on_error.';
 
-CREATE FUNCTION llmtrace.ingest_otlp(body bytea, content_type text DEFAULT 'application/x-protobuf',
-                                     OUT spans_stored bigint, OUT spans_rejected bigint, OUT error text)
-LANGUAGE c
-VOLATILE CALLED ON NULL INPUT
-SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', 'llmtrace_ingest_otlp';
-
-COMMENT ON FUNCTION llmtrace.ingest_otlp(bytea, text) IS
-    'Ingests an OTLP ExportTraceServiceRequest, protobuf (application/x-protobuf, the default) or JSON '
-    '(application/json), with the rules of every other path. spans_stored: newly stored; spans_rejected: '
-    'bad spans, quarantined (OTLP partial success); error: why the body as a whole was refused '
-    '(quarantined), NULL otherwise.';
+-- @OTLP@
 
 CREATE FUNCTION llmtrace.cost(provider text, model text,
                               input_tokens bigint, output_tokens bigint,
@@ -715,8 +704,7 @@ GRANT INSERT ON llmtrace.ingest TO llmtrace_writer, llmtrace_admin;
 -- setting is superuser-only (a session cannot override a database-wide
 -- 'none'), and llmtrace_admin may set it too.
 GRANT SET ON PARAMETER llmtrace.store_content TO llmtrace_admin;
-GRANT EXECUTE ON FUNCTION llmtrace.ingest_json(text), llmtrace.ingest_otlp(bytea, text)
-    TO llmtrace_writer, llmtrace_admin;
+GRANT EXECUTE ON FUNCTION llmtrace.ingest_json(text) TO llmtrace_writer, llmtrace_admin;
 
 -- Readers: spans, prices, the quarantine; cost() reads prices, so it is theirs
 -- (and the admin's), not the writer's, who may only ingest.

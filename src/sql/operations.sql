@@ -130,10 +130,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     d    date;
+    t    text;
     made date[] := '{}';
     work date[] := '{}';
     n    bigint;
-    m    bigint;
 BEGIN
     created := 0; days_moved := 0; moved_rows := 0; busy_days := 0;
     BEGIN
@@ -155,20 +155,16 @@ BEGIN
         PERFORM set_config('lock_timeout', '0', true);
         FOREACH d IN ARRAY work LOOP
             n := 0;
-            IF EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'llmtrace'::regnamespace
-                                                AND relname = 'spans_p' || to_char(d, 'YYYYMMDD')
-                                                AND NOT relispartition) THEN
-                n := llmtrace.attach_day_partition_internal('spans', d);
-            END IF;
-            m := 0;
-            IF EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'llmtrace'::regnamespace
-                                                AND relname = 'sampled_spans_p' || to_char(d, 'YYYYMMDD')
-                                                AND NOT relispartition) THEN
-                m := llmtrace.attach_day_partition_internal('sampled_spans', d);
-            END IF;
-            IF n + m > 0 THEN
+            FOREACH t IN ARRAY ARRAY['spans', 'sampled_spans'] LOOP
+                IF EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'llmtrace'::regnamespace
+                                                    AND relname = t || '_p' || to_char(d, 'YYYYMMDD')
+                                                    AND NOT relispartition) THEN
+                    n := n + llmtrace.attach_day_partition_internal(t, d);
+                END IF;
+            END LOOP;
+            IF n > 0 THEN
                 days_moved := days_moved + 1;
-                moved_rows := moved_rows + n + m;
+                moved_rows := moved_rows + n;
             END IF;
         END LOOP;
         created := cardinality(made);

@@ -257,6 +257,17 @@ struct Outcome {
     std::string error;           // why (the first refused body), or why the database failed
 };
 
+// Adds one result row of llmtrace.ingest_otlp() (spans_stored, spans_rejected,
+// error) to an outcome.
+void add_result(Outcome& o, PGresult* r, int row) {
+    o.stored += std::atoll(PQgetvalue(r, row, 0));
+    o.rejected += std::atoll(PQgetvalue(r, row, 1));
+    if (!PQgetisnull(r, row, 2)) {
+        ++o.refused;
+        if (o.error.empty()) o.error = PQgetvalue(r, row, 2);
+    }
+}
+
 struct Job {
     std::vector<Piece> pieces;
     std::string project;  // empty: as sent
@@ -457,15 +468,7 @@ private:
                 PQclear(r);
                 return false;
             }
-            for (size_t k = 0; k < owner.size(); ++k) {
-                Outcome& o = out[owner[k]];
-                o.stored += std::atoll(PQgetvalue(r, int(k), 0));
-                o.rejected += std::atoll(PQgetvalue(r, int(k), 1));
-                if (!PQgetisnull(r, int(k), 2)) {
-                    ++o.refused;
-                    if (o.error.empty()) o.error = PQgetvalue(r, int(k), 2);
-                }
-            }
+            for (size_t k = 0; k < owner.size(); ++k) add_result(out[owner[k]], r, int(k));
             PQclear(r);
         }
         return true;
@@ -490,12 +493,7 @@ private:
                                            "FROM llmtrace.ingest_otlp($1, $2)",
                                            2, types, values, lengths, formats, 0);
                 if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-                    out[i].stored += std::atoll(PQgetvalue(r, 0, 0));
-                    out[i].rejected += std::atoll(PQgetvalue(r, 0, 1));
-                    if (!PQgetisnull(r, 0, 2)) {
-                        ++out[i].refused;
-                        if (out[i].error.empty()) out[i].error = PQgetvalue(r, 0, 2);
-                    }
+                    add_result(out[i], r, 0);
                 } else {
                     job_ok = false;
                     last_error_ = PQresultErrorMessage(r);
@@ -832,6 +830,21 @@ private:
         return sig.size() == hex.size() && CRYPTO_memcmp(sig.data(), hex.data(), hex.size()) == 0;
     }
 
+    // Queues a job and waits for its commit; answers a full queue (429) and a
+    // job that was not stored (its status) itself, and then returns false.
+    bool commit_job(const httplib::Request& req, httplib::Response& res, const char* path,
+                    std::shared_ptr<Job> job, Outcome& o, bool protobuf) {
+        if (!submit(std::move(job), o)) {
+            error(req, res, path, 429, "the gateway's queue is full", protobuf);
+            return false;
+        }
+        if (o.status != 200) {
+            error(req, res, path, o.status, o.error, protobuf);
+            return false;
+        }
+        return true;
+    }
+
     // Queues a job and waits for its commit.
     bool submit(std::shared_ptr<Job> job, Outcome& out) {
         for (auto& p : job->pieces) job->bytes += p.body.size();
@@ -897,14 +910,7 @@ private:
             if (!read_body(req, res, path, reader, body, pb)) return;
             job->pieces.push_back({std::move(body), pb ? "application/x-protobuf" : "application/json"});
             Outcome o;
-            if (!submit(job, o)) {
-                error(req, res, path, 429, "the gateway's queue is full", pb);
-                return;
-            }
-            if (o.status != 200) {
-                error(req, res, path, o.status, o.error, pb);
-                return;
-            }
+            if (!commit_job(req, res, path, job, o, pb)) return;
             if (o.refused) {  // undecodable: permanently bad data (quarantined)
                 error(req, res, path, 400, o.error, pb);
                 return;
@@ -938,14 +944,7 @@ private:
             job->project = project;
             job->pieces = json_pieces(body);
             Outcome o;
-            if (!submit(job, o)) {
-                error(req, res, path, 429, "the gateway's queue is full");
-                return;
-            }
-            if (o.status != 200) {
-                error(req, res, path, o.status, o.error);
-                return;
-            }
+            if (!commit_job(req, res, path, job, o, false)) return;
             // Bad documents are quarantined: the answer says how many were stored and rejected.
             answer(req, res, path, 200,
                    "{\"stored\":" + std::to_string(o.stored) + ",\"rejected\":" + std::to_string(o.rejected + o.refused) +
@@ -1000,14 +999,7 @@ private:
             else
                 job->pieces = json_pieces(body);
             Outcome o;
-            if (!submit(job, o)) {
-                error(req, res, path, 429, "the gateway's queue is full");
-                return;
-            }
-            if (o.status != 200) {
-                error(req, res, path, o.status, o.error);
-                return;
-            }
+            if (!commit_job(req, res, path, job, o, false)) return;
             answer(req, res, path, 200,
                    "{\"stored\":" + std::to_string(o.stored) + ",\"rejected\":" + std::to_string(o.rejected + o.refused) + "}",
                    "application/json");
