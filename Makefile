@@ -38,19 +38,21 @@ include $(PGXS)
 
 # The install script is the schema, the summaries (src/sql/summaries.sql, also
 # part of the upgrade to 0.2.0) and the seeded price list (data/model_prices.csv).
-llmtrace--$(EXTVERSION).sql: src/sql/llmtrace.sql src/sql/summaries.sql src/sql/alerts.sql src/sql/operations.sql src/sql/tenants.sql src/sql/otlp.sql data/model_prices.csv
+llmtrace--$(EXTVERSION).sql: src/sql/llmtrace.sql src/sql/summaries.sql src/sql/alerts.sql src/sql/operations.sql src/sql/tenants.sql src/sql/otlp.sql src/sql/observability.sql data/model_prices.csv
 	sed -e '/^-- @MODEL_PRICES_CSV@$$/{r data/model_prices.csv' -e 'd}' \
 	    -e '/^-- @SUMMARIES@$$/{r src/sql/summaries.sql' -e 'd}' \
 	    -e '/^-- @OPERATIONS@$$/{r src/sql/operations.sql' -e 'd}' \
 	    -e '/^-- @TENANTS@$$/{r src/sql/tenants.sql' -e 'd}' \
 	    -e '/^-- @OTLP@$$/{r src/sql/otlp.sql' -e 'd}' \
+	    -e '/^-- @OBSERVABILITY@$$/{r src/sql/observability.sql' -e 'd}' \
 	    -e '/^-- @ALERTS@$$/{r src/sql/alerts.sql' -e 'd}' src/sql/llmtrace.sql > $@
 
-llmtrace--0.1.0--0.2.0.sql: src/sql/upgrade--0.1.0--0.2.0.sql src/sql/summaries.sql src/sql/alerts.sql src/sql/operations.sql src/sql/tenants.sql src/sql/otlp.sql
+llmtrace--0.1.0--0.2.0.sql: src/sql/upgrade--0.1.0--0.2.0.sql src/sql/summaries.sql src/sql/alerts.sql src/sql/operations.sql src/sql/tenants.sql src/sql/otlp.sql src/sql/observability.sql
 	sed -e '/^-- @SUMMARIES@$$/{r src/sql/summaries.sql' -e 'd}' \
 	    -e '/^-- @OPERATIONS@$$/{r src/sql/operations.sql' -e 'd}' \
 	    -e '/^-- @TENANTS@$$/{r src/sql/tenants.sql' -e 'd}' \
 	    -e '/^-- @OTLP@$$/{r src/sql/otlp.sql' -e 'd}' \
+	    -e '/^-- @OBSERVABILITY@$$/{r src/sql/observability.sql' -e 'd}' \
 	    -e '/^-- @ALERTS@$$/{r src/sql/alerts.sql' -e 'd}' src/sql/upgrade--0.1.0--0.2.0.sql > $@
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)

@@ -7,6 +7,10 @@
 //   llmtrace.daily_deltas   UTC day x project x environment x provider x model,
 //                           with the sets of users and sessions: the daily
 //                           summary (folded by llmtrace.refresh_daily_cost_summary())
+//   llmtrace.ingest_deltas  minute of the ingest (the transaction's start, as
+//                           llmtrace.spans.ingested_at) x source format: what
+//                           llmtrace.health reports of the traffic (compacted
+//                           by llmtrace.fold_rollups())
 #include "pg/rollup.hpp"
 
 #include "core/id_set.hpp"
@@ -129,6 +133,8 @@ struct Groups {
 };
 Groups live_groups{kMaxLiveGroups, kMaxLiveBytes};
 Groups daily_groups{kMaxDailyGroups, kMaxDailyBytes};
+// One group per source format and minute: a handful per statement.
+Groups ingest_groups{64, 1024 * 1024};
 int groups_level = 0;  // transaction nesting level of the writes the groups belong to
 MemoryContext acc_cxt = nullptr;    // the running cost sums
 MemoryContext spare_cxt = nullptr;  // where they are copied when acc_cxt fills with old sums
@@ -145,7 +151,7 @@ void compact_costs() {
     pg_guard([] {
         MemoryContextReset(spare_cxt);
         MemoryContext old = MemoryContextSwitchTo(spare_cxt);
-        for (Groups* gs : {&live_groups, &daily_groups})
+        for (Groups* gs : {&live_groups, &daily_groups, &ingest_groups})
             for (auto& entry : gs->map)
                 entry.second.cost.copy_numeric();
         MemoryContextSwitchTo(old);
@@ -200,6 +206,7 @@ struct Table {
 
 Table live_table{"rollup_deltas", kDimCount, false};
 Table daily_table{"daily_deltas", kDailyDimCount, true};
+Table ingest_table{"ingest_deltas", 1, false};
 constexpr int kMaxColumns = 1 + kDimCount + 4 + kTokenCount + 1 + 1 + 2;
 
 // The table as this code writes it: a heap table with exactly these columns,
@@ -414,16 +421,26 @@ void add(const Datum* values, const char* nulls) {
     }
     live.hash = h ^ std::hash<int64>()(live.bucket) * 0xff51afd7ed558ccdULL;
     daily.hash = daily.hash ^ std::hash<int64>()(daily.bucket) * 0xff51afd7ed558ccdULL;
+    static Key ingest;
+    ingest.bucket = floor_to(GetCurrentTransactionStartTimestamp(), USECS_PER_MINUTE);
+    ingest.packed.clear();
+    std::string_view format = text_datum(values[col::source_format]);
+    ingest.append(format);
+    ingest.hash = std::hash<std::string_view>()(format) ^ std::hash<int64>()(ingest.bucket) * 0xff51afd7ed558ccdULL;
     Group& hour = group_for(live_groups, live);
     Group& day = group_for(daily_groups, daily);
+    Group& arrived = group_for(ingest_groups, ingest);
     add_to(live_groups, hour, values, nulls);
     add_to(daily_groups, day, values, nulls);
+    add_to(ingest_groups, arrived, values, nulls);
     if (nulls[col::cost_usd] != 'n') {
         Datum v = values[col::cost_usd];
         hour.cost.add(v, acc_cxt);
         day.cost.add(v, acc_cxt);
+        arrived.cost.add(v, acc_cxt);
         ++hour.costed;
         ++day.costed;
+        ++arrived.costed;
         compact_costs();
     }
     for (int k = 0; k < 2; ++k) {
@@ -447,12 +464,12 @@ void add(const Datum* values, const char* nulls) {
     }
 }
 
-bool over_bound() { return live_groups.over_bound() || daily_groups.over_bound(); }
+bool over_bound() { return live_groups.over_bound() || daily_groups.over_bound() || ingest_groups.over_bound(); }
 
-bool pending() { return !live_groups.map.empty() || !daily_groups.map.empty(); }
+bool pending() { return !live_groups.map.empty() || !daily_groups.map.empty() || !ingest_groups.map.empty(); }
 
 void discard() {
-    for (Groups* gs : {&live_groups, &daily_groups}) {
+    for (Groups* gs : {&live_groups, &daily_groups, &ingest_groups}) {
         gs->map.clear();
         gs->bytes = 0;
     }
@@ -466,13 +483,15 @@ void discard_from_level(int level) {
 void write() {
     write_table(live_table, live_groups);
     write_table(daily_table, daily_groups);
+    write_table(ingest_table, ingest_groups);
     discard();
 }
 
 void write_over_bound() {
     // The sums of the groups written stay in acc_cxt until compact_costs()
     // moves the others out: it may hold the other kind's.
-    for (auto [t, gs] : {std::pair{&live_table, &live_groups}, std::pair{&daily_table, &daily_groups}}) {
+    for (auto [t, gs] : {std::pair{&live_table, &live_groups}, std::pair{&daily_table, &daily_groups},
+                         std::pair{&ingest_table, &ingest_groups}}) {
         if (!gs->over_bound()) continue;
         write_table(*t, *gs);
         gs->map.clear();

@@ -749,6 +749,7 @@ BEGIN
           FROM p) x
     CROSS JOIN LATERAL llmtrace.fire_span_alerts(x.r, x.pr, x.en, x.pv, x.mo, x.va, x.tr, x.sp) f
     WHERE x.r IS NOT NULL;
+    PERFORM llmtrace.note_job_run('evaluate_alerts', pg_catalog.jsonb_build_object('alerts', n));
     RETURN n;
 END
 $$;

@@ -691,6 +691,8 @@ COMMENT ON FUNCTION llmtrace.sketch_max(llmtrace.latency_sketch) IS 'Exact maxim
 
 -- @TENANTS@
 
+-- @OBSERVABILITY@
+
 -- ---------------------------------------------------------------------------
 -- Privileges: only the llmtrace roles get anything.
 -- ---------------------------------------------------------------------------

@@ -267,6 +267,9 @@ BEGIN
     days_moved := r.days_moved;
     rows_moved := r.moved_rows;
     days_busy := r.busy_days;
+    PERFORM llmtrace.note_job_run('maintain', pg_catalog.jsonb_build_object(
+        'partitions_created', partitions_created, 'days_moved', days_moved,
+        'rows_moved', rows_moved, 'days_busy', days_busy));
 END
 $$;
 
@@ -301,6 +304,7 @@ DECLARE
 BEGIN
     partitions_dropped := 0; dropped := '{}'; partitions_busy := 0;
     IF days = 0 THEN
+        PERFORM llmtrace.note_job_run('apply_retention', '{"retention_days": 0}');
         RETURN;  -- spans are kept forever
     END IF;
     cutoff := now() - make_interval(days => days);
@@ -333,6 +337,9 @@ BEGIN
             partitions_busy := partitions_busy + 1;
         END;
     END LOOP;
+    PERFORM llmtrace.note_job_run('apply_retention', pg_catalog.jsonb_build_object(
+        'retention_days', days, 'partitions_dropped', partitions_dropped,
+        'partitions_busy', partitions_busy));
 END
 $$;
 

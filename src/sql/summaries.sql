@@ -123,6 +123,33 @@ COMMENT ON TABLE llmtrace.daily_deltas IS
     'Internal: what each ingest statement (or span UPDATE) added to the daily summary, per UTC day '
     'and model group with its users and sessions, not yet folded into llmtrace.daily_rollups.';
 
+-- What each ingest statement stored, per minute of the ingest (the
+-- transaction's start, as llmtrace.spans.ingested_at) and source format:
+-- llmtrace.health reads the traffic of the last minutes from it without
+-- scanning spans. Appended like the other deltas (no lock another writer
+-- waits for); llmtrace.fold_rollups() compacts it to one row per minute and
+-- format, keeps a day of minutes and the last minute of each format.
+CREATE TABLE llmtrace.ingest_deltas (
+    minute              timestamptz NOT NULL,
+    source_format       text,
+    spans               bigint      NOT NULL,
+    errors              bigint      NOT NULL,
+    costed_spans        bigint      NOT NULL,
+    unpriced_spans      bigint      NOT NULL,
+    input_tokens        numeric     NOT NULL,
+    output_tokens       numeric     NOT NULL,
+    cached_input_tokens numeric     NOT NULL,
+    cache_write_tokens  numeric     NOT NULL,
+    reasoning_tokens    numeric     NOT NULL,
+    total_tokens        numeric     NOT NULL,
+    cost_usd            numeric     NOT NULL,
+    latency             llmtrace.latency_sketch
+);
+
+COMMENT ON TABLE llmtrace.ingest_deltas IS
+    'Internal: spans stored per minute of ingest and source format (what llmtrace.health reports '
+    'of the traffic); compacted by llmtrace.fold_rollups().';
+
 -- The key of a group: SHA-256 of its grouping values (NULL distinct from every
 -- string). Unique keys are on this hash, not on the values themselves, which
 -- can be longer than an index entry may be.
@@ -214,6 +241,7 @@ SELECT pg_catalog.pg_extension_config_dump('llmtrace.hourly_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_rollups_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_deltas', '');
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.ingest_deltas', '');
 
 -- The span UPDATE trigger: costs, tokens and status may change (reprice);
 -- the rollups get the difference. What a sketch or a distinct count cannot
@@ -415,6 +443,30 @@ BEGIN
     SELECT count(*) INTO folded FROM d;
     -- Hourly rollups older than the retention go; daily ones stay.
     DELETE FROM llmtrace.hourly_rollups WHERE hour < horizon;
+    -- The ingest minutes: one row per minute and format, a day of them, and
+    -- the last minute of each format (when it was last seen).
+    WITH d AS (
+        DELETE FROM llmtrace.ingest_deltas RETURNING *
+    ),
+    g AS (
+        SELECT d.minute, d.source_format, sum(d.spans) AS spans, sum(d.errors) AS errors,
+               sum(d.costed_spans) AS costed_spans, sum(d.unpriced_spans) AS unpriced_spans,
+               sum(d.input_tokens) AS input_tokens, sum(d.output_tokens) AS output_tokens,
+               sum(d.cached_input_tokens) AS cached_input_tokens,
+               sum(d.cache_write_tokens) AS cache_write_tokens,
+               sum(d.reasoning_tokens) AS reasoning_tokens, sum(d.total_tokens) AS total_tokens,
+               sum(d.cost_usd) AS cost_usd, llmtrace.merge(d.latency) AS latency,
+               max(d.minute) OVER (PARTITION BY d.source_format) AS last_minute
+        FROM d
+        GROUP BY d.minute, d.source_format
+    )
+    INSERT INTO llmtrace.ingest_deltas
+    SELECT g.minute, g.source_format, g.spans, g.errors, g.costed_spans, g.unpriced_spans,
+           g.input_tokens, g.output_tokens, g.cached_input_tokens, g.cache_write_tokens,
+           g.reasoning_tokens, g.total_tokens, g.cost_usd, g.latency
+    FROM g
+    WHERE g.minute >= now() - interval '1 day' OR g.minute = g.last_minute;
+    PERFORM llmtrace.note_job_run('fold_rollups', pg_catalog.jsonb_build_object('deltas_folded', folded));
     RETURN folded;
 END
 $$;
@@ -562,6 +614,8 @@ BEGIN
             users = excluded.users, sessions = excluded.sessions
     )
     SELECT count(*) INTO folded FROM d;
+    PERFORM llmtrace.note_job_run('refresh_daily_cost_summary',
+                                  pg_catalog.jsonb_build_object('deltas_folded', folded));
     RETURN folded;
 END
 $$;

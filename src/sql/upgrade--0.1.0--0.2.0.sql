@@ -391,6 +391,8 @@ GRANT SET ON PARAMETER llmtrace.store_content TO llmtrace_admin;
 
 -- @TENANTS@
 
+-- @OBSERVABILITY@
+
 -- The summaries start with every span stored before the upgrade: one scan of
 -- llmtrace.spans for each delta table, folded by the first
 -- llmtrace.fold_rollups() and llmtrace.refresh_daily_cost_summary().
@@ -427,3 +429,11 @@ SELECT (s.start_time AT TIME ZONE 'UTC')::date, s.project, s.environment, s.prov
        llmtrace.id_set_of(coalesce(pg_catalog.array_agg(DISTINCT s.session_id) FILTER (WHERE s.session_id IS NOT NULL), '{}'))
 FROM llmtrace.spans s
 GROUP BY 1, 2, 3, 4, 5;
+
+-- When each format was last seen (llmtrace.health): the minute of the last
+-- span stored, counting nothing new.
+INSERT INTO llmtrace.ingest_deltas
+SELECT pg_catalog.date_trunc('minute', max(s.ingested_at), 'UTC'), s.source_format,
+       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL
+FROM llmtrace.spans s
+GROUP BY s.source_format;
