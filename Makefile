@@ -20,7 +20,7 @@ ISOLATION_OPTS = --load-extension=llmtrace --encoding=UTF8 --no-locale
 # llmtrace-listen, the LISTEN client, and llmtrace-gateway, the HTTP front (C++,
 # libpq, cpp-httplib), installed into the bin directory.
 SCRIPTS_built = llmtrace-listen llmtrace-gateway
-EXTRA_CLEAN   = llmtrace-listen llmtrace-gateway
+EXTRA_CLEAN   = llmtrace-listen llmtrace-gateway tools/gateway/web/assets.gen.hpp
 
 PG_CONFIG ?= pg_config
 # The C++ core is not compiled to LLVM bitcode for JIT inlining.
@@ -61,7 +61,14 @@ llmtrace-listen: tools/listen/llmtrace_listen.cpp
 	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) \
 	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq -lcurl
 
-llmtrace-gateway: tools/gateway/llmtrace_gateway.cpp
-	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) \
+# The dashboard's files are compiled into the gateway: embed.sh writes them as byte arrays
+# into tools/gateway/web/assets.gen.hpp (with od and sed, no xxd). index.html is served at /,
+# the others at their path under tools/gateway/web.
+GATEWAY_WEB = index.html app.js app.css favicon.svg vendor/uPlot.iife.min.js vendor/uPlot.min.css
+tools/gateway/web/assets.gen.hpp: tools/gateway/web/embed.sh $(addprefix tools/gateway/web/,$(GATEWAY_WEB))
+	sh tools/gateway/web/embed.sh tools/gateway/web $(GATEWAY_WEB) >$@.tmp && mv $@.tmp $@
+
+llmtrace-gateway: tools/gateway/llmtrace_gateway.cpp tools/gateway/web/assets.gen.hpp
+	$(CXX) -std=c++17 -O2 -g -Wall -Wextra -Werror -I$(shell $(PG_CONFIG) --includedir) -Itools/gateway/web \
 	    $(shell pkg-config --cflags cpp-httplib) \
 	    -o $@ $< -L$(shell $(PG_CONFIG) --libdir) -lpq $(shell pkg-config --libs cpp-httplib) -lssl -lcrypto -lz -pthread
