@@ -72,8 +72,13 @@ END $$;
 SELECT * FROM pg_temp.h WHERE "check" = 'partitions_ahead';
 SELECT detail FROM llmtrace.health WHERE "check" = 'partitions_ahead';
 SELECT llmtrace.health_ok() AS ok_without_tomorrow;
+-- A span of the day after tomorrow now waits in the default partition.
+SELECT llmtrace.ingest_json(format('{"trace_id":"late","span_id":"1","start_time":"%s"}',
+    to_char(now() + interval '2 days', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))) AS stored_in_default;
+SELECT * FROM pg_temp.h WHERE "check" = 'partitions_behind';
+SELECT detail FROM llmtrace.health WHERE "check" = 'partitions_behind';
 SELECT partitions_created FROM llmtrace.maintain();
-SELECT * FROM pg_temp.h WHERE "check" = 'partitions_ahead';
+SELECT * FROM pg_temp.h WHERE "check" IN ('partitions_ahead', 'partitions_behind');
 SELECT llmtrace.health_ok() AS ok_after_maintain;
 
 -- Fault: an unpriced model (tokens, no price).

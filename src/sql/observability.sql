@@ -147,6 +147,31 @@ COMMENT ON VIEW llmtrace.prometheus_latency IS
     'histogram (seconds): duration_seconds holds the OTel GenAI bucket bounds, '
     'duration_seconds_bucket the cumulative counts at them, then the sum and the count.';
 
+-- How many spans wait in the default partition (at most 100,000 counted):
+-- spans of days without a partition, until llmtrace.maintain() moves them. A
+-- reader may not read a partition itself (its rows escape the parent's
+-- row-level security), so the count is taken as the owner.
+CREATE FUNCTION llmtrace.default_partition_spans_internal()
+RETURNS bigint
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT count(*) FROM (SELECT 1 FROM llmtrace.spans_default LIMIT 100000) x $$;
+
+COMMENT ON FUNCTION llmtrace.default_partition_spans_internal() IS
+    'Internal (granted to nobody): llmtrace.default_partition_spans(), run as the extension owner.';
+
+CREATE FUNCTION llmtrace.default_partition_spans()
+RETURNS bigint
+LANGUAGE c
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'llmtrace_as_owner';
+
+COMMENT ON FUNCTION llmtrace.default_partition_spans() IS
+    'How many spans wait in the default partition of llmtrace.spans (counted up to 100,000), '
+    'until llmtrace.maintain() moves them into partitions of their days.';
+
 -- The checks of llmtrace.health. Runs as the caller: row-level security shows
 -- a reader bound to projects the quarantine, rollups and rules of its own.
 -- Thresholds: see the COMMENT of llmtrace.health.
@@ -240,13 +265,13 @@ BEGIN
                    ELSE 'daily partitions through ' || (now_ts::date + ahead) END;
     RETURN NEXT;
 
-    SELECT coalesce(s.n_live_tup, 0) INTO default_rows
-    FROM pg_stat_all_tables s WHERE s.relid = 'llmtrace.spans_default'::regclass;
+    default_rows := llmtrace.default_partition_spans();
     check_name := 'partitions_behind'; value := behind;
     status := CASE WHEN behind > 0 OR coalesce(default_rows, 0) > 0 THEN 'warn' ELSE 'ok' END;
     detail := behind || ' daily partitions older than llmtrace.retention_days = ' || retention
               || CASE WHEN retention = 0 THEN ' (spans kept forever)' ELSE '' END
-              || '; about ' || coalesce(default_rows, 0) || ' spans waiting in the default partition';
+              || '; ' || CASE WHEN default_rows >= 100000 THEN 'over 100000' ELSE default_rows::text END
+              || ' spans waiting in the default partition';
     RETURN NEXT;
 
     -- Rollup lag: deltas waiting for llmtrace.fold_rollups() and
@@ -259,8 +284,7 @@ BEGIN
         IF j.tbl = 'rollup_deltas' THEN
             SELECT count(*) INTO pending FROM (SELECT 1 FROM llmtrace.rollup_deltas LIMIT 1000000) x;
         ELSE
-            SELECT coalesce(s.n_live_tup, 0) INTO pending
-            FROM pg_stat_all_tables s WHERE s.relid = 'llmtrace.daily_deltas'::regclass;
+            SELECT count(*) INTO pending FROM (SELECT 1 FROM llmtrace.daily_deltas LIMIT 1000000) x;
         END IF;
         check_name := 'rollup_lag_' || j.job;
         value := CASE WHEN j.last_run IS NOT NULL THEN extract(epoch FROM now_ts - j.last_run) END;
@@ -268,7 +292,8 @@ BEGIN
                        WHEN j.last_run IS NULL OR j.last_run < now_ts - interval '1 hour' THEN 'fail'
                        WHEN j.last_run < now_ts - interval '10 minutes' THEN 'warn'
                        ELSE 'ok' END;
-        detail := 'about ' || pending || ' deltas waiting; llmtrace.' || j.job || '() '
+        detail := CASE WHEN pending >= 1000000 THEN 'over 1000000' ELSE pending::text END
+                  || ' deltas waiting; llmtrace.' || j.job || '() '
                   || CASE WHEN j.last_run IS NULL THEN 'never ran'
                           ELSE 'last ran at ' || to_char(j.last_run, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END;
         RETURN NEXT;
@@ -402,6 +427,7 @@ REVOKE ALL ON llmtrace.job_runs, llmtrace.ingest_deltas, llmtrace.hourly_metrics
     llmtrace.daily_metrics, llmtrace.prometheus_counters, llmtrace.prometheus_latency,
     llmtrace.health FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.note_job_run(text, jsonb), llmtrace.duration_buckets(),
+    llmtrace.default_partition_spans_internal(), llmtrace.default_partition_spans(),
     llmtrace.health_checks(), llmtrace.health_ok(), llmtrace.schedule_defaults() FROM PUBLIC;
 -- The key sets of the daily deltas stay the owner's.
 GRANT SELECT (day, project, environment, provider, model, spans, errors, costed_spans,
@@ -411,6 +437,7 @@ GRANT SELECT (day, project, environment, provider, model, spans, errors, costed_
 GRANT SELECT ON llmtrace.job_runs, llmtrace.ingest_deltas, llmtrace.alert_state,
     llmtrace.hourly_metrics, llmtrace.daily_metrics, llmtrace.prometheus_counters,
     llmtrace.prometheus_latency, llmtrace.health TO llmtrace_reader, llmtrace_admin;
-GRANT EXECUTE ON FUNCTION llmtrace.duration_buckets(), llmtrace.health_checks(), llmtrace.health_ok()
+GRANT EXECUTE ON FUNCTION llmtrace.duration_buckets(), llmtrace.default_partition_spans(),
+    llmtrace.health_checks(), llmtrace.health_ok()
     TO llmtrace_reader, llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.schedule_defaults() TO llmtrace_admin;
