@@ -2,7 +2,10 @@
 # The llmtrace demo: builds and installs the extension, starts a throwaway
 # PostgreSQL cluster, creates the extension, ingests sample traces of every
 # format with COPY, prints what was stored, what it cost, the daily summary and
-# the live summary, shows an alert arriving at a session that LISTENs, and stops.
+# the live summary, shows an alert arriving at a session that LISTENs and the
+# health checks, then serves the dashboard page with llmtrace-gateway and ends
+# by printing its address (it waits for Enter in a terminal, or
+# LLMTRACE_DEMO_KEEP seconds), and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${LLMTRACE_DEMO_PORT:-5498}
@@ -103,3 +106,37 @@ kill -TERM "$listener"
 wait "$listener" || true
 echo "llmtrace-listen printed:"
 cat "$work/listen.out"
+
+echo '== Health (llmtrace.health, llmtrace.health_ok()) after the periodic functions ran once'
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+\pset border 1
+SELECT partitions_created FROM llmtrace.maintain();
+SELECT llmtrace.fold_rollups() AS deltas_folded;
+SELECT llmtrace.refresh_daily_cost_summary();
+SELECT llmtrace.evaluate_alerts() AS windowed_alerts;
+SELECT partitions_dropped FROM llmtrace.apply_retention();
+SELECT "check", status, round(value::numeric, 1) AS value, detail FROM llmtrace.health;
+SELECT llmtrace.health_ok();
+CREATE ROLE demo_reader LOGIN IN ROLE llmtrace_reader;
+SQL
+
+# The dashboard page: llmtrace-gateway serves it at /, reading as a llmtrace_reader role.
+HTTP_PORT=${LLMTRACE_DEMO_HTTP_PORT:-8318}
+gateway_bin=$(dirname "$listen_bin")/llmtrace-gateway
+"$gateway_bin" --listen "127.0.0.1:$HTTP_PORT" --dsn "host=$PGHOST port=$PGPORT user=postgres dbname=postgres" \
+    --read-dsn "host=$PGHOST port=$PGPORT user=demo_reader dbname=postgres" --token demo-token=demo \
+    >"$work/gateway.log" 2>&1 &
+gateway=$!
+trap 'kill -TERM "$gateway" 2>/dev/null; wait "$gateway" 2>/dev/null; scripts/pgcluster.sh stop "$work/pg" >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$HTTP_PORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
+keep=${LLMTRACE_DEMO_KEEP:-}
+if [ -z "$keep" ] && [ -t 0 ]; then
+    echo "== The dashboard page (today's cost by model, cost and requests over time, latency, errors, alerts)."
+    echo "   Open it in a browser; press Enter to stop the demo:"
+    echo "http://127.0.0.1:$HTTP_PORT/"
+    read -r _
+else
+    echo "== The dashboard page (LLMTRACE_DEMO_KEEP=${keep:-0} seconds before the demo stops):"
+    echo "http://127.0.0.1:$HTTP_PORT/"
+    sleep "${keep:-0}"
+fi

@@ -6,7 +6,8 @@ PGV=${PG_MAJOR:-15}
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libgtest-dev
       nlohmann-json3-dev libsimdjson-dev libpq-dev libcurl4-openssl-dev python3
       "postgresql-$PGV" "postgresql-server-dev-$PGV" postgresql-client-common
-      "postgresql-$PGV-cron" libcpp-httplib-dev libssl-dev zlib1g-dev nodejs)
+      "postgresql-$PGV-cron" libcpp-httplib-dev libssl-dev zlib1g-dev nodejs
+      prometheus-postgres-exporter chromium fonts-dejavu-core curl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

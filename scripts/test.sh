@@ -7,10 +7,15 @@
 #   5. the upgrade path from every released version (test/upgrade.sh)
 #   6. multi-session tests with real concurrent psql sessions (test/sessions/run.sh)
 #   7. llmtrace-listen end to end, with its own cluster it restarts (test/listen/run.sh)
-#   8. maintenance scheduled with pg_cron, with its own cluster (test/cron/run.sh)
-#   9. llmtrace-gateway end to end with curl and the OpenTelemetry JS exporters and the
+#   8. the periodic functions scheduled with pg_cron (the recipe and llmtrace.schedule_defaults()), with its own cluster (test/cron/run.sh)
+#   9. the Grafana dashboards: validated, every panel query run with Grafana's macros expanded
+#      (test/grafana/run.sh), and the real prometheus-postgres-exporter with
+#      integrations/prometheus/queries.yaml, scraped and checked (test/prometheus/run.sh)
+#  10. llmtrace-gateway end to end with curl and the OpenTelemetry JS exporters and the
 #      Vercel AI SDK (npm, pinned), with its own cluster (test/gateway/run.sh)
-#  10. the libFuzzer targets with ASan + UBSan (FUZZ_SECONDS, default 60)
+#  11. the gateway's dashboard page in Debian's headless Chromium, figures checked against SQL,
+#      a screenshot kept in test/artifacts/ (test/page/run.sh)
+#  12. the libFuzzer targets with ASan + UBSan (FUZZ_SECONDS, default 60)
 # It installs what it needs (Debian packages, as root), builds and installs the
 # extension, starts a throwaway PostgreSQL cluster and stops it at the end.
 # The last line is "N passed, N failed".
@@ -93,6 +98,12 @@ if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
     log "multi-session tests (test/sessions)"
     PGDATA="$work/pg/data" bash test/sessions/run.sh 2>&1 | tee "$work/sessions.log"
     record_counts "sessions" "$work/sessions.log"
+    log "Grafana dashboards: validated, every query run with Grafana's macros expanded (test/grafana)"
+    bash test/grafana/run.sh 2>&1 | tee "$work/grafana.log"
+    record_counts "grafana" "$work/grafana.log"
+    log "Prometheus: prometheus-postgres-exporter with integrations/prometheus/queries.yaml (test/prometheus)"
+    bash test/prometheus/run.sh 2>&1 | tee "$work/prometheus.log"
+    record_counts "prometheus" "$work/prometheus.log"
 else
     cat "$work/pg/server.log" 2>/dev/null | tail -20
     record "regression + isolation" 0 1
@@ -109,6 +120,10 @@ record_counts "cron" "$work/cron.log"
 log "llmtrace-gateway end to end (test/gateway)"
 bash test/gateway/run.sh 2>&1 | tee "$work/gateway.log"
 record_counts "gateway" "$work/gateway.log"
+
+log "the dashboard page in headless Chromium (test/page)"
+LLMTRACE_TEST_ARTIFACTS=${LLMTRACE_TEST_ARTIFACTS:-$root/test/artifacts} bash test/page/run.sh 2>&1 | tee "$work/page.log"
+record_counts "page" "$work/page.log"
 
 log "fuzzing the normalizer for ${FUZZ_SECONDS}s (libFuzzer, ASan, UBSan)"
 if [ "$FUZZ_SECONDS" -gt 0 ]; then

@@ -5,7 +5,9 @@
 # different minutes of the hour, as the README shows; after their runs the back-filled spans are
 # in the partitions of their days, the default partition is empty, the partitions up to 7 days
 # ahead exist and the day 45 days ago is dropped while the one 10 days ago is kept. Takes one to
-# two minutes (the jobs start at minute boundaries). Ends with "N passed, N failed".
+# two minutes (the jobs start at minute boundaries). Then llmtrace.schedule_defaults() schedules
+# every periodic function in one call; moved to every minute, each job runs and succeeds, and
+# llmtrace.health shows them current. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -169,6 +171,75 @@ if qa "SELECT cron.unschedule('llmtrace-maintain')" >/dev/null &&
     ok "$ADMIN unschedules both jobs"
 else
     not_ok "$ADMIN unschedules both jobs"
+fi
+
+# llmtrace.schedule_defaults(): every periodic function scheduled by one call, as the caller,
+# idempotent. The default schedules are hourly and daily for maintenance and retention: to see
+# each job run here, every job is then moved to every minute with cron.alter_job().
+jobs="llmtrace-evaluate-alerts llmtrace-fold-rollups llmtrace-maintain llmtrace-refresh-summary llmtrace-retention"
+got=$(qa "SELECT string_agg(jobname, ' ' ORDER BY jobname) FROM llmtrace.schedule_defaults()")
+again=$(qa "SELECT count(*) FROM llmtrace.schedule_defaults()")
+listed=$(q "SELECT string_agg(jobname, ' ' ORDER BY jobname) FROM cron.job WHERE username = '$ADMIN' AND database = '$DB'")
+if [ "$got" = "$jobs" ] && [ "$again" = 5 ] && [ "$listed" = "$jobs" ]; then
+    ok "llmtrace.schedule_defaults() schedules the 5 periodic functions as $ADMIN, idempotently ($listed)"
+else
+    not_ok "llmtrace.schedule_defaults() schedules the 5 periodic functions: returned '$got', again $again, cron.job '$listed'"
+fi
+cmds=$(q "SELECT string_agg(jobname || '=' || schedule || '=' || command, '; ' ORDER BY jobname) FROM cron.job")
+echo "# $cmds"
+for c in "llmtrace-maintain=7 \* \* \* \*=SELECT llmtrace.maintain()" \
+         "llmtrace-retention=17 3 \* \* \*=SELECT llmtrace.apply_retention()" \
+         "llmtrace-fold-rollups=\* \* \* \* \*=SELECT llmtrace.fold_rollups()" \
+         "llmtrace-refresh-summary=\* \* \* \* \*=SELECT llmtrace.refresh_daily_cost_summary()" \
+         "llmtrace-evaluate-alerts=\* \* \* \* \*=SELECT llmtrace.evaluate_alerts()"; do
+    if grep -q "$c" <<<"$cmds"; then ok "job ${c%%=*} is scheduled as the README says"; else not_ok "job ${c%%=*}: $c not in cron.job"; fi
+done
+# (cron.alter_job is not granted to PUBLIC: the superuser moves them; they stay the admin's.)
+# maintain() and apply_retention() share one lock: they get the next two minutes, one each.
+[ "$(q "SELECT extract(second FROM now())::int >= 55")" = t ] && sleep 6
+minute=$(q "SELECT extract(minute FROM now() AT TIME ZONE 'UTC')::int")
+if [ "$(q "SELECT count(*) FROM cron.job j,
+                LATERAL cron.alter_job(j.jobid, schedule := CASE j.jobname
+                    WHEN 'llmtrace-maintain' THEN '$(((minute + 1) % 60)) * * * *'
+                    WHEN 'llmtrace-retention' THEN '$(((minute + 2) % 60)) * * * *'
+                    ELSE '* * * * *' END)
+           WHERE j.jobname LIKE 'llmtrace-%' AND j.username = '$ADMIN'")" = 5 ]; then
+    ok "the jobs move to the next minutes (cron.alter_job), still run as $ADMIN"
+else
+    not_ok "the jobs move to the next minutes (cron.alter_job)"
+fi
+q "TRUNCATE cron.job_run_details" >/dev/null
+start=$SECONDS
+while :; do
+    pending=""
+    for j in $jobs; do [ "$(runs "$j" succeeded)" -ge 1 ] || pending="$pending $j"; done
+    [ -z "$pending" ] && break
+    [ $((SECONDS - start)) -ge "$TIMEOUT" ] && break
+    sleep 2
+done
+echo "# waited $((SECONDS - start))s for a run of each default job"
+for j in $jobs; do
+    n=$(runs "$j" succeeded)
+    bad=$(q "SELECT string_agg(format('%s: %s', d.status, d.return_message), '; ')
+             FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = '$j' AND d.status = 'failed'")
+    if [ "$n" -ge 1 ] && [ -z "$bad" ]; then ok "$j ran under pg_cron and succeeded (runs: $n)"; else not_ok "$j ran: $n succeeded; ${bad:-no run}"; fi
+done
+# What the jobs did shows in llmtrace.job_runs and in llmtrace.health.
+seen=$(q "SELECT string_agg(job, ' ' ORDER BY job) FROM llmtrace.job_runs WHERE last_run > now() - interval '5 minutes'")
+if [ "$seen" = "apply_retention evaluate_alerts fold_rollups maintain refresh_daily_cost_summary" ]; then
+    ok "llmtrace.job_runs notes a recent run of each periodic function"
+else
+    not_ok "llmtrace.job_runs notes a recent run of each periodic function: $seen"
+fi
+stale=$(qa "SELECT string_agg(\"check\" || ' ' || status, ', ') FROM llmtrace.health
+            WHERE \"check\" IN ('rollup_lag_fold_rollups', 'rollup_lag_refresh_daily_cost_summary',
+                              'last_maintenance', 'last_retention', 'alert_evaluation', 'partitions_ahead')
+              AND status <> 'ok'")
+if [ -z "$stale" ]; then ok "llmtrace.health: every scheduled check is ok"; else not_ok "llmtrace.health: $stale"; fi
+if [ "$(qa "SELECT count(*) FROM cron.job j, LATERAL cron.unschedule(j.jobname) WHERE j.jobname LIKE 'llmtrace-%'")" = 5 ]; then
+    ok "$ADMIN unschedules the default jobs"
+else
+    not_ok "$ADMIN unschedules the default jobs"
 fi
 
 if [ "$failed" -gt 0 ]; then
