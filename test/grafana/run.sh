@@ -65,18 +65,8 @@ else
 fi
 
 # --- spans ----------------------------------------------------------------------------------------
-# The sample traces were recorded at 2025-11-24T16:00:00Z (epoch 1764000000): moved to the current
-# hour as scripts/demo.sh does. COPY's text format treats backslashes as escapes: doubled.
-hour=$(( $(date -u +%s) / 3600 * 3600 ))
-sed -e 's/\\/\\\\/g' -e "s/2025-11-24T16:/$(date -u -d "@$hour" +%Y-%m-%dT%H:)/g" examples/sample_traces.jsonl |
-    awk -v shift=$((hour - 1764000000)) '{
-        out = ""
-        while (match($0, /1764000[0-9][0-9][0-9]/)) {
-            out = out substr($0, 1, RSTART - 1) sprintf("%d", substr($0, RSTART, 10) + shift)
-            $0 = substr($0, RSTART + 10)
-        }
-        print out $0
-    }' >"$work/traces.copy"
+# The sample traces moved to the current hour (scripts/sample-traces.sh, as the demo does).
+scripts/sample-traces.sh >"$work/traces.copy"
 
 # Batch 1, folded into the rollups: 4 models x 20 hours (each hour one span per model, 5 to 25
 # minutes before the hour mark of "hours ago"), spread over projects, environments (NULL too),
@@ -236,6 +226,10 @@ same "Requests by model: spans per hour and model" \
     "$(q "SELECT extract(epoch from date_trunc('hour', start_time, 'UTC'))::bigint, coalesce(model, '(none)'), count(*)
           FROM llmtrace.spans WHERE $in_range GROUP BY 1, 2 ORDER BY 1, 2" | tr '|' '\t')" \
     "$(shown "$O/Requests by model/A" | sort -t$'\t' -k1,1n -k2,2 | awk -F'\t' -v OFS='\t' '{ $1 = sprintf("%d", $1); print }')"
+same "Cost by token type: the parts of each hour add up to sum(cost_usd) of its spans" \
+    "$(q "SELECT extract(epoch from date_trunc('hour', start_time, 'UTC'))::bigint, round(coalesce(sum(cost_usd), 0), 9)
+          FROM llmtrace.spans WHERE $in_range GROUP BY 1 ORDER BY 1" | tr '|' '\t')" \
+    "$(shown "$O/Cost by token type/A" | awk -F'\t' -v OFS='\t' '{ printf "%d\t%.9f\n", $1, $2 + $3 + $4 + $5 + $6 }' | sort -n)"
 same "Daily cost by model: cost per day and model, every day" \
     "$(q "SELECT extract(epoch from (start_time AT TIME ZONE 'UTC')::date)::bigint, coalesce(model, '(none)'), coalesce(sum(cost_usd), 0)
           FROM llmtrace.spans WHERE (start_time AT TIME ZONE 'UTC')::date BETWEEN ('$range_from'::timestamptz AT TIME ZONE 'UTC')::date
