@@ -16,20 +16,8 @@ work=$(mktemp -d /tmp/llmtrace-demo.XXXXXX)
 chmod 755 "$work"
 trap 'scripts/pgcluster.sh stop "$work/pg" >/dev/null 2>&1 || true' EXIT
 eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"
-# The sample traces were recorded at 2025-11-24T16:00:00Z (epoch 1764000000):
-# they are moved to the current hour, so the live summary of the last 24 hours
-# shows them. COPY's text format treats backslashes as escapes: double them so
-# JSON escapes survive.
-hour=$(( $(date -u +%s) / 3600 * 3600 ))
-sed -e 's/\\/\\\\/g' -e "s/2025-11-24T16:/$(date -u -d "@$hour" +%Y-%m-%dT%H:)/g" examples/sample_traces.jsonl |
-    awk -v shift=$((hour - 1764000000)) '{
-        out = ""
-        while (match($0, /1764000[0-9][0-9][0-9]/)) {
-            out = out substr($0, 1, RSTART - 1) sprintf("%d", substr($0, RSTART, 10) + shift)
-            $0 = substr($0, RSTART + 10)
-        }
-        print out $0
-    }' >"$work/traces.copy"
+# The sample traces moved to the current hour, so the live summary of the last 24 hours shows them.
+scripts/sample-traces.sh >"$work/traces.copy"
 chmod 644 "$work/traces.copy"
 cat >"$work/demo.sql" <<'SQL'
 \pset border 1

@@ -304,16 +304,7 @@ fi
 # --- the data --------------------------------------------------------------------------------
 # The sample traces moved to the current hour (as scripts/demo.sh does), folded into the rollups;
 # then spans over the last 30 hours, left as live deltas: the views add up both.
-hour=$(($(date -u +%s) / 3600 * 3600))
-sed -e 's/\\/\\\\/g' -e "s/2025-11-24T16:/$(date -u -d "@$hour" +%Y-%m-%dT%H:)/g" "$root/examples/sample_traces.jsonl" |
-    awk -v shift=$((hour - 1764000000)) '{
-        out = ""
-        while (match($0, /1764000[0-9][0-9][0-9]/)) {
-            out = out substr($0, 1, RSTART - 1) sprintf("%d", substr($0, RSTART, 10) + shift)
-            $0 = substr($0, RSTART + 10)
-        }
-        print out $0
-    }' >"$work/sample.copy"
+"$root/scripts/sample-traces.sh" >"$work/sample.copy"
 python3 "$here/spans.py" --hours 30 >"$work/spans.jsonl"
 if "${PSQL[@]}" -d "$DB" -c "\\copy llmtrace.ingest (payload) FROM '$work/sample.copy'" \
     -c "SELECT llmtrace.fold_rollups()" -c "SELECT llmtrace.refresh_daily_cost_summary()" >/dev/null &&
