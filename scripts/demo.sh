@@ -103,7 +103,7 @@ SELECT llmtrace.fold_rollups() AS deltas_folded;
 SELECT llmtrace.refresh_daily_cost_summary();
 SELECT llmtrace.evaluate_alerts() AS windowed_alerts;
 SELECT partitions_dropped FROM llmtrace.apply_retention();
-SELECT "check", status, round(value::numeric, 1) AS value, detail FROM llmtrace.health;
+SELECT check_name, status, round(value::numeric, 1) AS value, detail FROM llmtrace.health;
 SELECT llmtrace.health_ok();
 CREATE ROLE demo_reader LOGIN IN ROLE llmtrace_reader;
 SQL

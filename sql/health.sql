@@ -10,8 +10,8 @@ RESET client_min_messages;
 SET timezone = 'UTC';
 
 CREATE VIEW pg_temp.h AS
-    SELECT "check", status,
-           CASE WHEN "check" IN ('spans_last_5m', 'quarantined_last_hour', 'unpriced_models',
+    SELECT check_name, status,
+           CASE WHEN check_name IN ('spans_last_5m', 'quarantined_last_hour', 'unpriced_models',
                                  'partitions_ahead', 'partitions_behind', 'alerts_firing')
                 THEN value::text
                 ELSE CASE WHEN value IS NULL THEN 'null' ELSE 'set' END END AS value
@@ -38,23 +38,23 @@ SELECT llmtrace.refresh_daily_cost_summary();
 SELECT llmtrace.evaluate_alerts() >= 0 AS evaluated;
 SELECT partitions_dropped FROM llmtrace.apply_retention();
 SELECT * FROM pg_temp.h;
-SELECT detail FROM llmtrace.health WHERE "check" = 'spans_last_5m';
+SELECT detail FROM llmtrace.health WHERE check_name = 'spans_last_5m';
 SELECT llmtrace.health_ok();
 
 -- Fault: no traffic. The minutes spans were last stored in move 10 minutes back.
 UPDATE llmtrace.ingest_deltas SET minute = minute - interval '10 minutes';
-SELECT * FROM pg_temp.h WHERE "check" IN ('spans_last_5m', 'last_span');
-SELECT detail FROM llmtrace.health WHERE "check" = 'spans_last_5m';
+SELECT * FROM pg_temp.h WHERE check_name IN ('spans_last_5m', 'last_span');
+SELECT detail FROM llmtrace.health WHERE check_name = 'spans_last_5m';
 SELECT llmtrace.health_ok() AS ok_without_traffic;
 UPDATE llmtrace.ingest_deltas SET minute = minute + interval '10 minutes';
 
 -- Fault: a quarantine burst (12 bad payloads against 31 spans).
 SELECT llmtrace.ingest_json('{"trace_id": 1, "span_id":') FROM generate_series(1, 12) \g /dev/null
-SELECT * FROM pg_temp.h WHERE "check" = 'quarantined_last_hour';
+SELECT * FROM pg_temp.h WHERE check_name = 'quarantined_last_hour';
 SELECT llmtrace.health_ok() AS ok_with_burst;
 -- A few bad payloads among many spans only warn.
 DELETE FROM llmtrace.ingest_errors WHERE id > (SELECT min(id) + 1 FROM llmtrace.ingest_errors);
-SELECT * FROM pg_temp.h WHERE "check" = 'quarantined_last_hour';
+SELECT * FROM pg_temp.h WHERE check_name = 'quarantined_last_hour';
 SELECT llmtrace.health_ok() AS ok_with_two;
 DELETE FROM llmtrace.ingest_errors;
 
@@ -69,16 +69,16 @@ BEGIN
         EXECUTE format('DROP TABLE %s', r.rel);
     END LOOP;
 END $$;
-SELECT * FROM pg_temp.h WHERE "check" = 'partitions_ahead';
-SELECT detail FROM llmtrace.health WHERE "check" = 'partitions_ahead';
+SELECT * FROM pg_temp.h WHERE check_name = 'partitions_ahead';
+SELECT detail FROM llmtrace.health WHERE check_name = 'partitions_ahead';
 SELECT llmtrace.health_ok() AS ok_without_tomorrow;
 -- A span of the day after tomorrow now waits in the default partition.
 SELECT llmtrace.ingest_json(format('{"trace_id":"late","span_id":"1","start_time":"%s"}',
     to_char(now() + interval '2 days', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))) AS stored_in_default;
-SELECT * FROM pg_temp.h WHERE "check" = 'partitions_behind';
-SELECT detail FROM llmtrace.health WHERE "check" = 'partitions_behind';
+SELECT * FROM pg_temp.h WHERE check_name = 'partitions_behind';
+SELECT detail FROM llmtrace.health WHERE check_name = 'partitions_behind';
 SELECT partitions_created FROM llmtrace.maintain();
-SELECT * FROM pg_temp.h WHERE "check" IN ('partitions_ahead', 'partitions_behind');
+SELECT * FROM pg_temp.h WHERE check_name IN ('partitions_ahead', 'partitions_behind');
 SELECT llmtrace.health_ok() AS ok_after_maintain;
 
 -- Fault: an unpriced model (tokens, no price).
@@ -86,20 +86,20 @@ SELECT llmtrace.ingest_json(format(
     '{"trace_id":"u","span_id":"1","start_time":"%s","provider":"acme","model":"acme-mystery-9",'
     '"project":"beta","usage":{"input_tokens":500,"output_tokens":50}}',
     to_char(now(), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))) AS unpriced_stored;
-SELECT * FROM pg_temp.h WHERE "check" = 'unpriced_models';
-SELECT detail FROM llmtrace.health WHERE "check" = 'unpriced_models';
+SELECT * FROM pg_temp.h WHERE check_name = 'unpriced_models';
+SELECT detail FROM llmtrace.health WHERE check_name = 'unpriced_models';
 SELECT llmtrace.health_ok() AS ok_with_unpriced;
 
 -- Fault: the fold stopped. Deltas wait; a fold last run two hours ago fails.
 UPDATE llmtrace.job_runs SET last_run = now() - interval '2 hours' WHERE job = 'fold_rollups';
-SELECT * FROM pg_temp.h WHERE "check" LIKE 'rollup_lag%';
+SELECT * FROM pg_temp.h WHERE check_name LIKE 'rollup_lag%';
 SELECT llmtrace.health_ok() AS ok_with_stale_fold;
 SELECT llmtrace.fold_rollups() > 0 AS folded;
-SELECT * FROM pg_temp.h WHERE "check" = 'rollup_lag_fold_rollups';
+SELECT * FROM pg_temp.h WHERE check_name = 'rollup_lag_fold_rollups';
 
 -- Fault: maintenance and retention stopped.
 UPDATE llmtrace.job_runs SET last_run = now() - interval '3 days' WHERE job IN ('maintain', 'apply_retention');
-SELECT * FROM pg_temp.h WHERE "check" IN ('last_maintenance', 'last_retention');
+SELECT * FROM pg_temp.h WHERE check_name IN ('last_maintenance', 'last_retention');
 
 -- The traffic minutes are compacted by the fold, a day kept and the last of each format.
 INSERT INTO llmtrace.ingest_deltas
@@ -116,7 +116,7 @@ CREATE ROLE health_reader LOGIN IN ROLE llmtrace_reader;
 CREATE ROLE health_writer LOGIN IN ROLE llmtrace_writer;
 INSERT INTO llmtrace.project_roles VALUES ('health_reader', 'alpha');
 SET ROLE health_reader;
-SELECT * FROM pg_temp.h WHERE "check" = 'unpriced_models';
+SELECT * FROM pg_temp.h WHERE check_name = 'unpriced_models';
 SELECT llmtrace.health_ok() IS NOT NULL AS reader_can_probe;
 RESET ROLE;
 SET ROLE health_writer;

@@ -223,12 +223,14 @@ BEGIN
     RETURN NEXT;
 
     -- The quarantine of the last hour, against the spans of the hour.
-    SELECT count(*) INTO n FROM llmtrace.ingest_errors e WHERE e.received_at > now_ts - interval '1 hour';
+    SELECT count(*) INTO n
+    FROM (SELECT 1 FROM llmtrace.ingest_errors e WHERE e.received_at > now_ts - interval '1 hour' LIMIT 100000) x;
     SELECT coalesce(sum(d.spans), 0) INTO m FROM llmtrace.ingest_deltas d
     WHERE d.minute > now_ts - interval '1 hour';
     check_name := 'quarantined_last_hour'; value := n;
     status := CASE WHEN n >= 10 AND n >= 0.05 * (n + m) THEN 'fail' WHEN n > 0 THEN 'warn' ELSE 'ok' END;
-    detail := n || ' payloads or spans quarantined, ' || m || ' spans stored in the last hour'
+    detail := CASE WHEN n >= 100000 THEN 'at least 100000' ELSE n::text END
+              || ' payloads or spans quarantined, ' || m || ' spans stored in the last hour'
               || CASE WHEN n > 0 THEN ' (see llmtrace.ingest_errors)' ELSE '' END;
     RETURN NEXT;
 
@@ -270,7 +272,7 @@ BEGIN
     status := CASE WHEN behind > 0 OR coalesce(default_rows, 0) > 0 THEN 'warn' ELSE 'ok' END;
     detail := behind || ' daily partitions older than llmtrace.retention_days = ' || retention
               || CASE WHEN retention = 0 THEN ' (spans kept forever)' ELSE '' END
-              || '; ' || CASE WHEN default_rows >= 100000 THEN 'over 100000' ELSE default_rows::text END
+              || '; ' || CASE WHEN default_rows >= 100000 THEN 'at least 100000' ELSE default_rows::text END
               || ' spans waiting in the default partition';
     RETURN NEXT;
 
@@ -282,9 +284,9 @@ BEGIN
         LEFT JOIN llmtrace.job_runs r ON r.job = x.job
     LOOP
         IF j.tbl = 'rollup_deltas' THEN
-            SELECT count(*) INTO pending FROM (SELECT 1 FROM llmtrace.rollup_deltas LIMIT 1000000) x;
+            SELECT count(*) INTO pending FROM (SELECT 1 FROM llmtrace.rollup_deltas LIMIT 100000) x;
         ELSE
-            SELECT count(*) INTO pending FROM (SELECT 1 FROM llmtrace.daily_deltas LIMIT 1000000) x;
+            SELECT count(*) INTO pending FROM (SELECT 1 FROM llmtrace.daily_deltas LIMIT 100000) x;
         END IF;
         check_name := 'rollup_lag_' || j.job;
         value := CASE WHEN j.last_run IS NOT NULL THEN extract(epoch FROM now_ts - j.last_run) END;
@@ -292,7 +294,7 @@ BEGIN
                        WHEN j.last_run IS NULL OR j.last_run < now_ts - interval '1 hour' THEN 'fail'
                        WHEN j.last_run < now_ts - interval '10 minutes' THEN 'warn'
                        ELSE 'ok' END;
-        detail := CASE WHEN pending >= 1000000 THEN 'over 1000000' ELSE pending::text END
+        detail := CASE WHEN pending >= 100000 THEN 'at least 100000' ELSE pending::text END
                   || ' deltas waiting; llmtrace.' || j.job || '() '
                   || CASE WHEN j.last_run IS NULL THEN 'never ran'
                           ELSE 'last ran at ' || to_char(j.last_run, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') END;
@@ -349,7 +351,7 @@ COMMENT ON FUNCTION llmtrace.health_checks() IS
     'The rows of llmtrace.health.';
 
 CREATE VIEW llmtrace.health AS
-    SELECT c.check_name AS "check", c.status, c.value, c.detail FROM llmtrace.health_checks() c;
+    SELECT c.check_name, c.status, c.value, c.detail FROM llmtrace.health_checks() c;
 
 COMMENT ON VIEW llmtrace.health IS
     'One row per check of ingest health: status ok, warn or fail, a value and a detail. '

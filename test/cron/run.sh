@@ -231,8 +231,8 @@ if [ "$seen" = "apply_retention evaluate_alerts fold_rollups maintain refresh_da
 else
     not_ok "llmtrace.job_runs notes a recent run of each periodic function: $seen"
 fi
-stale=$(qa "SELECT string_agg(\"check\" || ' ' || status, ', ') FROM llmtrace.health
-            WHERE \"check\" IN ('rollup_lag_fold_rollups', 'rollup_lag_refresh_daily_cost_summary',
+stale=$(qa "SELECT string_agg(check_name || ' ' || status, ', ') FROM llmtrace.health
+            WHERE check_name IN ('rollup_lag_fold_rollups', 'rollup_lag_refresh_daily_cost_summary',
                               'last_maintenance', 'last_retention', 'alert_evaluation', 'partitions_ahead')
               AND status <> 'ok'")
 if [ -z "$stale" ]; then ok "llmtrace.health: every scheduled check is ok"; else not_ok "llmtrace.health: $stale"; fi
