@@ -234,8 +234,8 @@ LANGUAGE sql STABLE AS $$
   SELECT coalesce(x.name, y.name), coalesce(x.project, y.project), coalesce(x.environment, y.environment),
          coalesce(x.provider, y.provider), coalesce(x.model, y.model), coalesce(x.type, y.type),
          coalesce(x.le, y.le), coalesce(x.value, 0) - coalesce(y.value, 0), x.name IS NOT NULL, y.name IS NOT NULL
-  FROM (SELECT * FROM prom_check.s WHERE scrape = a AND name LIKE 'llmtrace\_%') x
-  FULL JOIN (SELECT * FROM prom_check.s WHERE scrape = b AND name LIKE 'llmtrace\_%') y
+  FROM (SELECT * FROM prom_check.s WHERE scrape = a AND name LIKE 'llmtrace\_%' AND name NOT LIKE 'llmtrace\_health\_%') x
+  FULL JOIN (SELECT * FROM prom_check.s WHERE scrape = b AND name LIKE 'llmtrace\_%' AND name NOT LIKE 'llmtrace\_health\_%') y
     USING (name, project, environment, provider, model, type, le)
 $$;
 
@@ -364,12 +364,12 @@ check_compare() {
 nocache=$work/queries-nocache.yaml
 sed -E 's/^(  cache_seconds:) 30$/\1 0/' "$YAML" >"$nocache"
 namespaces=$(grep -cE '^[a-z_]+:$' "$YAML")
-if [ "$namespaces" = 3 ] && [ "$(grep -cE '^  master: true$' "$YAML")" = 3 ] &&
-    [ "$(grep -cE '^  cache_seconds: 0$' "$nocache")" = 3 ] &&
+if [ "$namespaces" = 4 ] && [ "$(grep -cE '^  master: true$' "$YAML")" = 4 ] &&
+    [ "$(grep -cE '^  cache_seconds: 0$' "$nocache")" = 4 ] &&
     diff <(grep -v '^  cache_seconds:' "$YAML") <(grep -v '^  cache_seconds:' "$nocache") >/dev/null; then
-    ok "queries.yaml: 3 namespaces, each master: true and cache_seconds 30; the test copy differs only in cache_seconds 0"
+    ok "queries.yaml: 4 namespaces, each master: true and cache_seconds 30; the test copy differs only in cache_seconds 0"
 else
-    not_ok "queries.yaml: 3 namespaces, each master: true and cache_seconds 30 (the test copy: cache_seconds 0, nothing else changed)"
+    not_ok "queries.yaml: 4 namespaces, each master: true and cache_seconds 30 (the test copy: cache_seconds 0, nothing else changed)"
 fi
 
 if start_exporter committed "$ROLE" "$YAML"; then
@@ -406,10 +406,25 @@ else
     not_ok "families with their TYPE, missing:$types"
 fi
 r=$(q "SELECT string_agg(DISTINCT name, ' ' ORDER BY name) FROM prom_check.s WHERE scrape = 'a1' AND name LIKE 'llmtrace%'")
-if [ "$r" = "llmtrace_cost_usd_total llmtrace_errors_total llmtrace_span_duration_seconds_bucket llmtrace_span_duration_seconds_count llmtrace_span_duration_seconds_sum llmtrace_spans_total llmtrace_tokens_total" ]; then
+if [ "$r" = "llmtrace_cost_usd_total llmtrace_errors_total llmtrace_health_status llmtrace_health_value llmtrace_span_duration_seconds_bucket llmtrace_span_duration_seconds_count llmtrace_span_duration_seconds_sum llmtrace_spans_total llmtrace_tokens_total" ]; then
     ok "no other llmtrace series (no untyped column exported)"
 else
-    not_ok "the llmtrace series are the 5 families only; got: $r"
+    not_ok "the llmtrace series are the 7 families only; got: $r"
+fi
+# llmtrace_health_status{check}: one gauge per row of llmtrace.health, its status as 0/1/2.
+for f in "llmtrace_health_status gauge" "llmtrace_health_value gauge"; do
+    set -- $f
+    if grep -qx "# TYPE $1 $2" "$work/a1.prom"; then ok "family $1 with TYPE $2"; else not_ok "family $1 with TYPE $2"; fi
+done
+want=$(q "SELECT string_agg(check_name || '=' || CASE status WHEN 'ok' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, ' ' ORDER BY check_name)
+          FROM llmtrace.health")
+got=$(q "SELECT string_agg(substring(labels FROM 'check=\"([^\"]*)\"') || '=' || value::int, ' '
+                           ORDER BY substring(labels FROM 'check=\"([^\"]*)\"'))
+         FROM prom_check.samples WHERE scrape = 'a1' AND name = 'llmtrace_health_status'")
+if [ -n "$want" ] && [ "$got" = "$want" ]; then
+    ok "llmtrace_health_status equals llmtrace.health, check by check ($got)"
+else
+    not_ok "llmtrace_health_status equals llmtrace.health: scraped '$got', SQL '$want'"
 fi
 r=$(q "SELECT count(*) FILTER (WHERE v <> 0 OR NOT in_a OR NOT in_b) || '/' || count(*) FROM prom_check.got('a1', 'b1')")
 if [ "${r%%/*}" = 0 ]; then ok "the committed file and the test copy give the same series (${r#*/})"; else
