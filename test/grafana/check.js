@@ -547,14 +547,15 @@ function gridProblems(panels, where) {
   return problems;
 }
 
-// What a query may read: the rollup views, or llmtrace.spans / alerts / ingest_errors bounded by
-// the time range (spans also by a LIMIT); functions (name followed by "(") are not relations.
+// What a query may read: the rollup views and llmtrace.health (which reads rollups, the catalog
+// and the ingest minutes, never spans), or llmtrace.spans / alerts / ingest_errors bounded by the
+// time range (spans also by a LIMIT); functions (name followed by "(") are not relations.
 const BOUNDED = {
   spans: { filter: '$__timeFilter(start_time)', limit: true },
   alerts: { filter: '$__timeFilter(fired_at)', limit: true },
   ingest_errors: { filter: '$__timeFilter(received_at)', limit: true },
 };
-const ROLLUPS = new Set(['hourly_metrics', 'daily_metrics']);
+const ROLLUPS = new Set(['hourly_metrics', 'daily_metrics', 'health']);
 function readProblems(sql) {
   const problems = [];
   const body = stripSQLComments(sql);
@@ -567,7 +568,7 @@ function readProblems(sql) {
     if (ROLLUPS.has(r)) continue;
     const b = BOUNDED[r];
     if (!b) {
-      problems.push(`reads llmtrace.${r} (only llmtrace.hourly_metrics/daily_metrics, or spans/alerts/ingest_errors bounded by the time range)`);
+      problems.push(`reads llmtrace.${r} (only llmtrace.hourly_metrics/daily_metrics/health, or spans/alerts/ingest_errors bounded by the time range)`);
       continue;
     }
     if (!body.includes(b.filter)) problems.push(`reads llmtrace.${r} without ${b.filter}`);

@@ -242,6 +242,10 @@ same "Quarantined payloads: the payloads refused in the range" \
 same "Slowest spans: the longest span of the range first" \
     "$(q "SELECT max(duration_ms) FROM llmtrace.spans WHERE start_time BETWEEN '$range_from' AND '$range_to'")" \
     "$(shown "llmtrace-spans/Slowest spans/A" | head -1 | cut -f8)"
+same "Ingest health: the checks and statuses of llmtrace.health, failing first" \
+    "$(q "SELECT check_name, status FROM llmtrace.health
+          ORDER BY CASE status WHEN 'fail' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END, check_name" | tr '|' '\t')" \
+    "$(shown "$O/Ingest health (llmtrace.health)/A" | cut -f1,2)"
 same "the project variable lists every project, NULL as (none)" \
     "$(q "SELECT DISTINCT coalesce(project, '(none)') FROM llmtrace.spans WHERE $in_range ORDER BY 1")" \
     "$(shown "$O/variable project")"
