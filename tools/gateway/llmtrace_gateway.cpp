@@ -674,7 +674,10 @@ std::string rpc_status_pb(int code, const std::string& msg) {
 // connection ($1: the window in hours). Hours are UTC; the hourly rows cover the
 // window without gaps (an hour without spans has zeros and NULL percentiles).
 // The views' rows are not unique per key: every figure is a sum, every
-// percentile one of the merged sketch.
+// percentile one of the merged sketch. The bounds on day and hour are written
+// out, not taken from the CTE w: from a CTE they would be join filters, or,
+// under row-level security, filters after the index scan, and the query would
+// read every day of the rollups instead of its window.
 const char* kDashboardSql = R"SQL(
 WITH w AS (
     SELECT pg_catalog.date_trunc('hour', pg_catalog.now(), 'UTC') AS this_hour, $1::int AS hours,
@@ -683,16 +686,18 @@ WITH w AS (
     SELECT m.hour, sum(m.spans) AS requests, sum(m.errors) AS errors, sum(m.cost_usd) AS cost_usd,
            sum(m.unpriced_spans) AS unpriced_spans, sum(m.total_tokens) AS total_tokens,
            llmtrace.merge(m.latency) AS latency
-    FROM llmtrace.hourly_metrics m, w
-    WHERE m.grain = 'model' AND m.hour > w.this_hour - w.hours * interval '1 hour' AND m.hour <= w.this_hour
+    FROM llmtrace.hourly_metrics m
+    WHERE m.grain = 'model'
+      AND m.hour > pg_catalog.date_trunc('hour', pg_catalog.now(), 'UTC') - $1::int * interval '1 hour'
+      AND m.hour <= pg_catalog.date_trunc('hour', pg_catalog.now(), 'UTC')
     GROUP BY m.hour
 ), d AS (
     SELECT m.provider, m.model, sum(m.spans) AS requests, sum(m.errors) AS errors,
            sum(m.cost_usd) AS cost_usd, sum(m.unpriced_spans) AS unpriced_spans,
            sum(m.input_tokens) AS input_tokens, sum(m.output_tokens) AS output_tokens,
            llmtrace.merge(m.latency) AS latency
-    FROM llmtrace.daily_metrics m, w
-    WHERE m.day = w.today
+    FROM llmtrace.daily_metrics m
+    WHERE m.day = (pg_catalog.now() AT TIME ZONE 'UTC')::date
     GROUP BY m.provider, m.model
 ), t AS (
     SELECT sum(requests) AS requests, sum(errors) AS errors, sum(cost_usd) AS cost_usd,
