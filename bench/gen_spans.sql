@@ -1,6 +1,6 @@
--- Generator of native-format spans for bench/summaries.sh: writes one payload per line, each
--- a JSON array of `per` spans (the last one may be shorter), in COPY text format (the lines
--- hold no backslash, tab or newline), so the file loads back with
+-- Generator of native-format spans for bench/summaries.sh and bench/observability.sh: writes
+-- one payload per line, each a JSON array of `per` spans (the last one may be shorter), in COPY
+-- text format (the lines hold no backslash, tab or newline), so the file loads back with
 --   \copy llmtrace.ingest (payload) FROM 'file'
 --
 --   psql -X -q -v n=500000 -v from_ts=2026-09-01 -v to_ts=2026-10-01 -v out=/tmp/s.copy \
@@ -16,6 +16,8 @@
 --   per      spans per payload (a JSON array)                      (default 50)
 --   seed     setseed() value in [-1, 1]                            (default 0.5)
 --   users    distinct users; ~3 sessions each                      (default 3000)
+--   models   how many of the 20 models below are used: the first ones of the list
+--            (default 20; 5 gives 3 providers and 4 x 2 x 5 = 40 label sets)
 --
 -- Shape: traces of 5 spans (one user, session, project, environment and feature, spans
 -- 0.3-1.5 s apart); 20 models of 7 providers, skewed toward the first ones (19 priced, one
@@ -40,6 +42,10 @@
 \else
 \set users 3000
 \endif
+\if :{?models}
+\else
+\set models 20
+\endif
 
 -- random() must be called in one fixed order: no parallel plans.
 SET max_parallel_workers_per_gather = 0;
@@ -60,7 +66,8 @@ COPY (
                      'google', 'openai', 'anthropic', 'deepseek', 'xai', 'groq'] AS providers,
                ARRAY['support-bot', 'search', 'copilot', 'analytics'] AS projects,
                ARRAY['chat', 'summarize', 'classify', 'extract', 'rag-answer', 'agent-step'] AS features,
-               :n::bigint AS n, :per::int AS per, :users::int AS users
+               :n::bigint AS n, :per::int AS per, :users::int AS users,
+               least(20, greatest(1, :models::int)) AS nmodels
     )
     SELECT (SELECT '[' || string_agg(
                 '{"trace_id":"' || :'prefix' || '-' || p || '-' || tr.t
@@ -93,7 +100,7 @@ COPY (
                          CASE WHEN random() < 0.85 THEN 'prod' ELSE 'staging' END AS env,
                          1 + floor(6 * random())::int AS feat
                   FROM generate_series(0, (least(par.per, par.n - p * par.per) - 1) / 5) AS t) AS tr,
-                 LATERAL (SELECT j, 1 + floor(20 * random() ^ 2)::int AS m,
+                 LATERAL (SELECT j, 1 + floor(par.nmodels * random() ^ 2)::int AS m,
                                  random() AS u_gap, random() AS u1, random() AS u2,
                                  random() AS u3, random() AS u4, random() AS u_err
                           FROM generate_series(tr.t * 5,
