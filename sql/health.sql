@@ -110,6 +110,27 @@ SELECT llmtrace.fold_rollups() >= 0 AS folded;
 SELECT source_format, count(*) AS minutes, min(minute) > now() - interval '1 day' AS recent_only
 FROM llmtrace.ingest_deltas GROUP BY 1 ORDER BY 1;
 
+-- The all-time sums (llmtrace.total_rollups, read by the Prometheus views) follow the daily
+-- rollups they are folded with, a reprice's corrections included; the counters equal the spans.
+INSERT INTO llmtrace.model_prices (provider, model, input_usd_per_mtok, output_usd_per_mtok)
+VALUES ('acme', 'acme-mystery-9', 1, 2);
+SELECT llmtrace.reprice('-infinity', 'infinity') AS repriced;
+SELECT llmtrace.refresh_daily_cost_summary();
+SELECT count(*) AS groups, count(*) FILTER (WHERE t.group_key IS NULL OR d.spans IS DISTINCT FROM t.spans
+           OR d.errors IS DISTINCT FROM t.errors OR d.input_tokens IS DISTINCT FROM t.input_tokens
+           OR d.cost_usd IS DISTINCT FROM t.cost_usd
+           OR d.durations IS DISTINCT FROM llmtrace.sketch_count(t.latency)) AS groups_differ
+FROM (SELECT group_key, sum(spans) AS spans, sum(errors) AS errors, sum(input_tokens) AS input_tokens,
+             sum(cost_usd) AS cost_usd, llmtrace.sketch_count(llmtrace.merge(latency)) AS durations
+      FROM llmtrace.daily_rollups WHERE grain = 'model' GROUP BY group_key) d
+FULL JOIN llmtrace.total_rollups t USING (group_key);
+SELECT c.project, c.provider, c.model, c.spans, c.input_tokens, c.cost_usd,
+       (SELECT count(*) FROM llmtrace.spans s WHERE s.model IS NOT DISTINCT FROM nullif(c.model, '')
+           AND s.project IS NOT DISTINCT FROM nullif(c.project, '')) AS spans_stored,
+       (SELECT sum(s.cost_usd) FROM llmtrace.spans s WHERE s.model IS NOT DISTINCT FROM nullif(c.model, '')
+           AND s.project IS NOT DISTINCT FROM nullif(c.project, '')) AS cost_stored
+FROM llmtrace.prometheus_counters c ORDER BY c.model, c.project;
+
 -- A reader bound to project alpha sees alpha's unpriced models only; a
 -- writer may not read health at all.
 CREATE ROLE health_reader LOGIN IN ROLE llmtrace_reader;

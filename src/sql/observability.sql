@@ -94,8 +94,26 @@ COMMENT ON VIEW llmtrace.daily_metrics IS
     'Rows are not unique per group: GROUP BY and sum.';
 
 -- Counters for Prometheus (integrations/prometheus/queries.yaml): all-time
--- sums per label set. They come from the daily rollups, which retention never
--- drops, so dropping span partitions does not lower them.
+-- sums per label set, from llmtrace.total_rollups (kept by the fold with the
+-- daily rollups, which retention never drops) plus the daily deltas not
+-- folded yet: dropping span partitions does not lower them, and a scrape costs
+-- the label sets, not the days kept.
+CREATE VIEW llmtrace.total_metrics WITH (security_invoker = true) AS
+    SELECT r.project, r.environment, r.provider, r.model, r.spans, r.errors, r.costed_spans,
+           r.unpriced_spans, r.input_tokens, r.output_tokens, r.cached_input_tokens,
+           r.cache_write_tokens, r.reasoning_tokens, r.total_tokens, r.cost_usd, r.latency
+    FROM llmtrace.total_rollups r
+    UNION ALL
+    SELECT d.project, d.environment, d.provider, d.model, d.spans, d.errors, d.costed_spans,
+           d.unpriced_spans, d.input_tokens, d.output_tokens, d.cached_input_tokens,
+           d.cache_write_tokens, d.reasoning_tokens, d.total_tokens, d.cost_usd, d.latency
+    FROM llmtrace.daily_deltas d;
+
+COMMENT ON VIEW llmtrace.total_metrics IS
+    'All-time figures per project x environment x provider x model (retention does not lower '
+    'them): llmtrace.total_rollups plus the daily deltas not folded yet. Rows are not unique per '
+    'group: GROUP BY and sum.';
+
 CREATE VIEW llmtrace.prometheus_counters WITH (security_invoker = true) AS
     SELECT coalesce(m.project, '') AS project, coalesce(m.environment, '') AS environment,
            coalesce(m.provider, '') AS provider, coalesce(m.model, '') AS model,
@@ -106,7 +124,7 @@ CREATE VIEW llmtrace.prometheus_counters WITH (security_invoker = true) AS
            sum(m.cache_write_tokens)::double precision AS cache_write_tokens,
            sum(m.reasoning_tokens)::double precision AS reasoning_tokens,
            sum(m.cost_usd)::double precision AS cost_usd
-    FROM llmtrace.daily_metrics m
+    FROM llmtrace.total_metrics m
     GROUP BY 1, 2, 3, 4;
 
 COMMENT ON VIEW llmtrace.prometheus_counters IS
@@ -138,7 +156,7 @@ CREATE VIEW llmtrace.prometheus_latency WITH (security_invoker = true) AS
     FROM (SELECT coalesce(m.project, '') AS project, coalesce(m.environment, '') AS environment,
                  coalesce(m.provider, '') AS provider, coalesce(m.model, '') AS model,
                  llmtrace.merge(m.latency) AS sketch
-          FROM llmtrace.daily_metrics m
+          FROM llmtrace.total_metrics m
           GROUP BY 1, 2, 3, 4) h
     WHERE h.sketch IS NOT NULL;
 
@@ -417,7 +435,14 @@ COMMENT ON FUNCTION llmtrace.schedule_defaults() IS
     'llmtrace.fold_rollups(), llmtrace.refresh_daily_cost_summary() and llmtrace.evaluate_alerts() '
     'every minute. Idempotent (jobs of the same name are updated); returns the jobs.';
 
--- A reader bound to projects sees the daily deltas of its projects only.
+-- A reader bound to projects sees the daily deltas and all-time sums of its
+-- projects only.
+ALTER TABLE llmtrace.total_rollups ENABLE ROW LEVEL SECURITY;
+CREATE POLICY total_rollups_project ON llmtrace.total_rollups FOR ALL
+    USING ((SELECT llmtrace.visible_projects()) IS NULL
+           OR project = ANY ((SELECT llmtrace.visible_projects())::text[]))
+    WITH CHECK ((SELECT llmtrace.visible_projects()) IS NULL
+           OR project = ANY ((SELECT llmtrace.visible_projects())::text[]));
 ALTER TABLE llmtrace.daily_deltas ENABLE ROW LEVEL SECURITY;
 CREATE POLICY daily_deltas_project ON llmtrace.daily_deltas FOR ALL
     USING ((SELECT llmtrace.visible_projects()) IS NULL
@@ -426,7 +451,7 @@ CREATE POLICY daily_deltas_project ON llmtrace.daily_deltas FOR ALL
            OR project = ANY ((SELECT llmtrace.visible_projects())::text[]));
 
 REVOKE ALL ON llmtrace.job_runs, llmtrace.ingest_deltas, llmtrace.hourly_metrics,
-    llmtrace.daily_metrics, llmtrace.prometheus_counters, llmtrace.prometheus_latency,
+    llmtrace.daily_metrics, llmtrace.total_rollups, llmtrace.total_metrics, llmtrace.prometheus_counters, llmtrace.prometheus_latency,
     llmtrace.health FROM PUBLIC;
 REVOKE ALL ON FUNCTION llmtrace.note_job_run(text, jsonb), llmtrace.duration_buckets(),
     llmtrace.default_partition_spans_internal(), llmtrace.default_partition_spans(),
@@ -437,7 +462,8 @@ GRANT SELECT (day, project, environment, provider, model, spans, errors, costed_
     reasoning_tokens, total_tokens, cost_usd, latency) ON llmtrace.daily_deltas
     TO llmtrace_reader, llmtrace_admin;
 GRANT SELECT ON llmtrace.job_runs, llmtrace.ingest_deltas, llmtrace.alert_state,
-    llmtrace.hourly_metrics, llmtrace.daily_metrics, llmtrace.prometheus_counters,
+    llmtrace.hourly_metrics, llmtrace.daily_metrics, llmtrace.total_rollups, llmtrace.total_metrics,
+    llmtrace.prometheus_counters,
     llmtrace.prometheus_latency, llmtrace.health TO llmtrace_reader, llmtrace_admin;
 GRANT EXECUTE ON FUNCTION llmtrace.duration_buckets(), llmtrace.default_partition_spans(),
     llmtrace.health_checks(), llmtrace.health_ok()

@@ -235,11 +235,40 @@ COMMENT ON TABLE llmtrace.daily_rollups IS
     'forever; users and sessions (distinct) on model rows, which llmtrace.refresh_daily_cost_summary() '
     'keeps; cost_usd is meaningful where costed_spans > 0.';
 
+-- All-time sums per model group (project x environment x provider x model),
+-- kept by the fold of the daily deltas with the daily rollups: what the
+-- Prometheus counters read, at a cost that does not grow with the days kept.
+CREATE TABLE llmtrace.total_rollups (
+    project             text,
+    environment         text,
+    provider            text,
+    model               text,
+    spans               bigint      NOT NULL,
+    errors              bigint      NOT NULL,
+    costed_spans        bigint      NOT NULL,
+    unpriced_spans      bigint      NOT NULL,
+    input_tokens        numeric     NOT NULL,
+    output_tokens       numeric     NOT NULL,
+    cached_input_tokens numeric     NOT NULL,
+    cache_write_tokens  numeric     NOT NULL,
+    reasoning_tokens    numeric     NOT NULL,
+    total_tokens        numeric     NOT NULL,
+    cost_usd            numeric     NOT NULL,
+    latency             llmtrace.latency_sketch,
+    group_key           bytea       NOT NULL PRIMARY KEY
+);
+
+COMMENT ON TABLE llmtrace.total_rollups IS
+    'All-time sums and latency sketch per project x environment x provider x model, kept by '
+    'llmtrace.refresh_daily_cost_summary() with the model rows of llmtrace.daily_rollups (it does '
+    'not follow manual edits of those); read by the Prometheus views.';
+
 -- Summaries survive pg_dump / pg_restore (they outlive the spans).
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.rollup_deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.hourly_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_rollups_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('llmtrace.total_rollups', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.daily_deltas', '');
 SELECT pg_catalog.pg_extension_config_dump('llmtrace.ingest_deltas', '');
 
@@ -612,6 +641,30 @@ BEGIN
             latency = llmtrace.merge(r.latency, excluded.latency),
             users_set = excluded.users_set, sessions_set = excluded.sessions_set,
             users = excluded.users, sessions = excluded.sessions
+    ),
+    tot AS (
+        INSERT INTO llmtrace.total_rollups AS r
+            (project, environment, provider, model, spans, errors, costed_spans, unpriced_spans,
+             input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens,
+             total_tokens, cost_usd, latency, group_key)
+        SELECT g.project, g.environment, g.provider, g.model, sum(g.spans), sum(g.errors),
+               sum(g.costed_spans), sum(g.unpriced_spans), sum(g.input_tokens), sum(g.output_tokens),
+               sum(g.cached_input_tokens), sum(g.cache_write_tokens), sum(g.reasoning_tokens),
+               sum(g.total_tokens), sum(g.cost_usd), llmtrace.merge(g.latency), g.group_key
+        FROM g
+        GROUP BY g.project, g.environment, g.provider, g.model, g.group_key
+        ON CONFLICT (group_key)
+        DO UPDATE SET spans = r.spans + excluded.spans, errors = r.errors + excluded.errors,
+            costed_spans = r.costed_spans + excluded.costed_spans,
+            unpriced_spans = r.unpriced_spans + excluded.unpriced_spans,
+            input_tokens = r.input_tokens + excluded.input_tokens,
+            output_tokens = r.output_tokens + excluded.output_tokens,
+            cached_input_tokens = r.cached_input_tokens + excluded.cached_input_tokens,
+            cache_write_tokens = r.cache_write_tokens + excluded.cache_write_tokens,
+            reasoning_tokens = r.reasoning_tokens + excluded.reasoning_tokens,
+            total_tokens = r.total_tokens + excluded.total_tokens,
+            cost_usd = r.cost_usd + excluded.cost_usd,
+            latency = llmtrace.merge(r.latency, excluded.latency)
     )
     SELECT count(*) INTO folded FROM d;
     PERFORM llmtrace.note_job_run('refresh_daily_cost_summary',
