@@ -47,41 +47,9 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 
-# --- protobuf reading (just what the keys of OTLP spans need) -------------------------------
-def read_varint(b, i):
-    shift = n = 0
-    while True:
-        c = b[i]
-        i += 1
-        n |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return n, i
-
-
-def fields(b):
-    """(field, wire type, value) of one message: value is bytes (LEN), int (VARINT, I64, I32)."""
-    i = 0
-    while i < len(b):
-        key, i = read_varint(b, i)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            v, i = read_varint(b, i)
-        elif wire == 1:
-            v = struct.unpack_from('<Q', b, i)[0]
-            i += 8
-        elif wire == 2:
-            n, i = read_varint(b, i)
-            v = b[i:i + n]
-            if len(v) != n:
-                raise ValueError('truncated field')
-            i += n
-        elif wire == 5:
-            v = struct.unpack_from('<I', b, i)[0]
-            i += 4
-        else:
-            raise ValueError(f'wire type {wire}')
-        yield field, wire, v
+# --- protobuf reading: test/gateway/otlp.py's reader (fixed64 values come as their 8 bytes) ---
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'gateway'))
+from otlp import fields  # noqa: E402
 
 
 def pb_keys(body):
@@ -105,8 +73,8 @@ def pb_keys(body):
                         t = v.hex()
                     elif f4 == 2:
                         s = v.hex()
-                    elif f4 == 7:
-                        st = v
+                    elif f4 == 7:            # start_time_unix_nano, fixed64
+                        st = struct.unpack('<Q', v)[0]
                     elif f4 == 13:           # links: trace_id = 1
                         links += [lv.hex() for lf, _, lv in fields(v) if lf == 1]
                 out.append((t, s, st, tuple(links)))
