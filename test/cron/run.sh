@@ -16,10 +16,7 @@ TIMEOUT=${LLMTRACE_CRON_TIMEOUT:-150}  # seconds to wait for the jobs
 DB=llmtrace_cron
 ADMIN=llmtrace_cron_admin
 
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAILED - $1"; failed=$((failed + 1)); }
+. test/lib.sh
 finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 
 if [ ! -f "$(pg_config --pkglibdir)/pg_cron.so" ]; then

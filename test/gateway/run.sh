@@ -19,21 +19,8 @@ root=$(pwd)
 here=$root/test/gateway
 PORT=${LLMTRACE_GATEWAY_TEST_PORT:-5494}
 HTTP_PORT=${LLMTRACE_GATEWAY_HTTP_PORT:-14318}
-pgmajor=$(pg_config --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')
-BIN=${LLMTRACE_GATEWAY_BIN:-}
-if [ -z "$BIN" ]; then
-    for c in "$(pg_config --bindir)/llmtrace-gateway" "/usr/lib/postgresql/$pgmajor/bin/llmtrace-gateway" \
-        "$root/llmtrace-gateway"; do
-        [ -x "$c" ] && { BIN=$c; break; }
-    done
-fi
-
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAILED - $1"; failed=$((failed + 1)); }
-note() { echo "# $*"; }
-alive() { kill -0 "$1" 2>/dev/null; }
+. test/lib.sh
+BIN=$(gateway_bin)
 
 work=$(mktemp -d /tmp/llmtrace-gateway.XXXXXX)
 chmod 755 "$work"
@@ -89,16 +76,6 @@ DSN_READER="host=$PGHOST port=$PGPORT dbname=postgres user=gw_reader"
 VSECRET=vercel-drain-secret-123
 
 # --- helpers ---------------------------------------------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-next_port=$HTTP_PORT
-free_port() {  # prints a free TCP port on 127.0.0.1, from LLMTRACE_GATEWAY_HTTP_PORT on
-    while ! port_free "$next_port" || ss -Hltn "sport = :$next_port" 2>/dev/null | grep -q .; do
-        next_port=$((next_port + 1))
-    done
-    echo "$next_port"
-    next_port=$((next_port + 1))
-}
-
 # start_gw NAME PORT ARGS...: starts the gateway (stderr in $work/NAME.err), sets gw_pid, and
 # waits until it answers HTTP (any status) on 127.0.0.1:PORT.
 start_gw() {
@@ -114,19 +91,6 @@ start_gw() {
         sleep 0.1
     done
     return 1
-}
-# stop_gw PID [SECONDS] [nosignal]: SIGTERM (unless nosignal: sent already), then the exit
-# status (124 if it did not exit in time; then SIGKILL).
-stop_gw() {
-    local pid=$1 i
-    [ "${3:-}" = nosignal ] || kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 1 $((${2:-20} * 10))); do
-        alive "$pid" || { wait "$pid"; return; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 124
 }
 vmhwm_mb() { awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo '?'; }
 
@@ -167,7 +131,7 @@ now_iso() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
 FX=$root/test/data/otlp-proto
 
 # --- start-up --------------------------------------------------------------------------------
-P0=$(free_port)
+P0=$(free_port "$HTTP_PORT")
 timeout 10 "$BIN" --listen "127.0.0.1:$P0" --dsn "$DSN" >/dev/null 2>"$work/notoken.err"
 rc=$?
 if [ "$rc" = 2 ] && [ -s "$work/notoken.err" ]; then
@@ -197,15 +161,13 @@ if start_gw insecure "$P0" --dsn "$DSN" --insecure-no-auth; then
     else
         not_ok "gzip bomb ($(stat -c %s "$work/bomb100m.gz") bytes -> 100 MB of zeros, Content-Encoding: gzip) with the default --max-body-bytes: expected 413 and VmHWM < 200 MB; $(got), VmHWM ${hwm} MB, alive: $(alive "$G0_pid" && echo yes || echo no)"
     fi
-    stop_gw "$G0_pid"
-    rc=$?
-    if [ "$rc" = 0 ]; then ok "--insecure-no-auth gateway: SIGTERM, exit 0"; else not_ok "--insecure-no-auth gateway: SIGTERM: expected exit 0, got $rc"; fi
+    exits_cleanly "--insecure-no-auth gateway" "$G0_pid"
 else
     not_ok "--insecure-no-auth: the gateway starts and answers HTTP (stderr: $(tail -3 "$work/insecure.err" | tr '\n' ' '))"
 fi
 
 # --- the main gateway ------------------------------------------------------------------------
-P1=$(free_port)
+P1=$(free_port "$HTTP_PORT")
 G1=http://127.0.0.1:$P1
 if ! start_gw main "$P1" --dsn "$DSN" --token t-acme=acme --token t-globex=globex \
     --vercel-secret "$VSECRET" --max-body-bytes 65536; then
@@ -692,7 +654,7 @@ if [ "$js_ready" = 1 ]; then
 fi
 
 # --- a reader-only role through --read-dsn ---------------------------------------------------
-P4=$(free_port)
+P4=$(free_port "$HTTP_PORT")
 if start_gw readdsn "$P4" --dsn "$DSN_WRITER" --read-dsn "$DSN_READER" --token t-acme=acme; then
     G4_pid=$gw_pid
     reader_checks "http://127.0.0.1:$P4" "--read-dsn (reader-only role): "
@@ -702,7 +664,7 @@ if start_gw readdsn "$P4" --dsn "$DSN_WRITER" --read-dsn "$DSN_READER" --token t
     if [ "$code" = 200 ] && [ "$(stored "'$tr'")" = 1 ]; then ok "--dsn of a writer-only role: POST /v1/traces stored"; else
         not_ok "gateway with --dsn of a role only in llmtrace_writer: POST /v1/traces: expected 200 and 1 span; $(got), stored $(stored "'$tr'")"
     fi
-    stop_gw "$G4_pid"
+    stop_pid "$G4_pid"
 else
     not_ok "the gateway starts with --dsn (writer role) and --read-dsn (reader role) (stderr: $(tail -3 "$work/readdsn.err" | tr '\n' ' '))"
 fi
@@ -717,7 +679,7 @@ queue-bytes = 4000
 CONF
 has_vp=0
 "$BIN" --help 2>&1 | grep -q -- '--vercel-project' && { has_vp=1; echo 'vercel-project = vercel' >>"$work/gateway.conf"; }
-P5=$(free_port)
+P5=$(free_port "$HTTP_PORT")
 if start_gw config "$P5" --dsn "$DSN" --config "$work/gateway.conf"; then
     G5=http://127.0.0.1:$P5
     G5_pid=$gw_pid
@@ -742,7 +704,7 @@ if start_gw config "$P5" --dsn "$DSN" --config "$work/gateway.conf"; then
     otlp retrace "$FX/batch.pb" config-big >"$work/config-big.pb"
     req "$G5/v1/traces" -H 'Authorization: Bearer t-cfg' "${PB[@]}" --data-binary @"$work/config-big.pb"
     note "a $(stat -c %s "$work/config-big.pb")-byte request to a gateway with --queue-bytes 4000: $code $(header Retry-After | sed 's/^./Retry-After &/') $(body)"
-    stop_gw "$G5_pid"
+    stop_pid "$G5_pid"
 else
     not_ok "the gateway starts with --config (stderr: $(tail -3 "$work/config.err" | tr '\n' ' '))"
 fi
@@ -751,7 +713,7 @@ fi
 # The committer is held up by a lock on llmtrace.spans for 3 s; --batch-bytes 1000 closes each
 # batch after one request (~600 bytes), so 1 request waits in the batch, 2 in the queue, and the
 # rest of 50 concurrent requests find the queue full.
-P2=$(free_port)
+P2=$(free_port "$HTTP_PORT")
 if start_gw queue "$P2" --dsn "$DSN" --token t-acme=acme --queue-requests 2 --batch-ms 500 --batch-bytes 1000 \
     --retry-after 2; then
     G2_pid=$gw_pid
@@ -798,15 +760,13 @@ if start_gw queue "$P2" --dsn "$DSN" --token t-acme=acme --queue-requests 2 --ba
     if [ "$n200" -gt 0 ] && [ "$lost" = 0 ]; then ok "queue full: every request answered 200 is stored ($n200)"; else
         not_ok "queue full: every request answered 200 is stored: $lost of $n200 missing"
     fi
-    stop_gw "$G2_pid"
-    rc=$?
-    if [ "$rc" = 0 ]; then ok "queue gateway: SIGTERM, exit 0"; else not_ok "queue gateway: SIGTERM: expected exit 0; got $rc"; fi
+    exits_cleanly "queue gateway" "$G2_pid"
 else
     not_ok "the gateway starts with --queue-requests 2 --batch-ms 500 --batch-bytes 1000 (stderr: $(tail -3 "$work/queue.err" | tr '\n' ' '))"
 fi
 
 # --- SIGTERM with requests in flight ---------------------------------------------------------
-P3=$(free_port)
+P3=$(free_port "$HTTP_PORT")
 if start_gw sigterm "$P3" --dsn "$DSN" --token t-acme=acme --batch-ms 1500; then
     G3_pid=$gw_pid
     otlp gen-many "$work/term" 4 term --spans 2
@@ -828,7 +788,7 @@ if start_gw sigterm "$P3" --dsn "$DSN" --token t-acme=acme --batch-ms 1500; then
     sleep 0.3
     after=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$P3/health")
     wait "${tpids[@]}"
-    stop_gw "$G3_pid" 30 nosignal
+    stop_pid "$G3_pid" 30 nosignal
     rc=$?
     codes="" all=1
     for i in 1 2 3 4; do
@@ -944,9 +904,7 @@ else
     not_ok "GET /metrics: llmtrace_gateway_requests_total{path=\"/v1/traces\",status=\"503\" or \"429\"} after $nbusy such answers: not there"
 fi
 
-stop_gw "$G1_pid" 30
-rc=$?
-if [ "$rc" = 0 ]; then ok "the main gateway: SIGTERM, exit 0"; else not_ok "the main gateway: SIGTERM: expected exit 0; got $rc"; fi
+exits_cleanly "the main gateway" "$G1_pid" 30
 if grep -qiE 'assert|sanitizer|segmentation|terminate called' "$work"/*.err; then
     not_ok "the gateways' stderr has no crash or sanitizer report: $(grep -hiE 'assert|sanitizer|segmentation|terminate called' "$work"/*.err | head -3 | tr '\n' ' ')"
 fi

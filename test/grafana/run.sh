@@ -22,10 +22,7 @@ export LC_ALL=C PGCLIENTENCODING=UTF8
 DB=${LLMTRACE_GRAFANA_DB:-llmtrace_grafana}
 ROLE=llmtrace_grafana_reader
 
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAILED - $1"; failed=$((failed + 1)); }
+. test/lib.sh
 finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
 
 work=$(mktemp -d /tmp/llmtrace-grafana.XXXXXX)  # psql's \copy reads the spans file client-side

@@ -22,10 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAILED - $1"; failed=$((failed + 1)); }
+. test/lib.sh
 check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 
 eval "export $("$root/scripts/pgcluster.sh" start "$work/pg" "$PORT")"

@@ -31,20 +31,8 @@ DB=llmtrace_page_test
 READER=llmtrace_page_test_reader
 WRITER=llmtrace_page_test_writer
 TOKEN=page-test-token-$$
-pgmajor=$(pg_config --version | sed -E 's/[^0-9]*([0-9]+).*/\1/')
-BIN=${LLMTRACE_GATEWAY_BIN:-}
-if [ -z "$BIN" ]; then
-    for c in "$root/llmtrace-gateway" "$(pg_config --bindir)/llmtrace-gateway" "/usr/lib/postgresql/$pgmajor/bin/llmtrace-gateway"; do
-        [ -x "$c" ] && { BIN=$c; break; }
-    done
-fi
-
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAILED - $1"; failed=$((failed + 1)); }
-note() { echo "# $*"; }
-alive() { kill -0 "$1" 2>/dev/null; }
+. test/lib.sh
+BIN=$(gateway_bin built-first)
 
 work=$(mktemp -d /tmp/llmtrace-page.XXXXXX)
 chmod 755 "$work"
@@ -142,9 +130,7 @@ if [ -n "$missing" ]; then
 fi
 
 # --- the gateway -----------------------------------------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-P=$HTTP_PORT
-while ! port_free "$P"; do P=$((P + 1)); done
+P=$(free_port "$HTTP_PORT")
 G=http://127.0.0.1:$P
 "$BIN" --listen "127.0.0.1:$P" --dsn "host=$PGHOST port=$PGPORT dbname=$DB user=$WRITER" \
     --read-dsn "host=$PGHOST port=$PGPORT dbname=$DB user=$READER" --token "$TOKEN=shop" \
@@ -387,12 +373,6 @@ else
     not_ok "GET /metrics: requests_total for path=\"/\" 200 and path=\"/dashboard/data\" 200 and 400: $(grep -E 'path="/(dashboard/data)?"' "$work/body" | tr '\n' ' ')"
 fi
 
-kill -TERM "$gw_pid"
-for _ in $(seq 1 100); do alive "$gw_pid" || break; sleep 0.1; done
-if alive "$gw_pid"; then not_ok "the gateway exits on SIGTERM within 10 s"; kill -KILL "$gw_pid"; else
-    wait "$gw_pid"
-    rc=$?
-    if [ "$rc" = 0 ]; then ok "the gateway: SIGTERM, exit 0"; else not_ok "the gateway: SIGTERM: expected exit 0, got $rc"; fi
-fi
+exits_cleanly "the gateway" "$gw_pid" 10
 gw_pid=
 finish

@@ -34,11 +34,7 @@ ROLE=llmtrace_prom_exporter     # member of llmtrace_reader only
 NOREAD=llmtrace_prom_noread     # member of nothing
 KEEP=${LLMTRACE_PROM_KEEP:-0}
 
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAILED - $1"; failed=$((failed + 1)); }
-note() { echo "# $*"; }
+. test/lib.sh
 
 work=$(mktemp -d /tmp/llmtrace-prom.XXXXXX)
 chmod 755 "$work"
@@ -303,20 +299,11 @@ SQL
 fi
 
 # --- the exporters -----------------------------------------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-next_port=$HTTP_PORT
-free_port() {
-    while ! port_free "$next_port" || ss -Hltn "sport = :$next_port" 2>/dev/null | grep -q .; do
-        next_port=$((next_port + 1))
-    done
-    echo "$next_port"
-    next_port=$((next_port + 1))
-}
 # start_exporter NAME ROLE YAML: runs the exporter as the test's OS user, connected as ROLE, with
 # the log in $work/NAME.log; sets exporter_port; waits until its landing page answers.
 start_exporter() {
     local name=$1 role=$2 yaml=$3 pid
-    exporter_port=$(free_port)
+    exporter_port=$(free_port "$HTTP_PORT")
     DATA_SOURCE_NAME="host=$PGHOST port=${PGPORT:-5432} dbname=$DB user=$role sslmode=disable" \
         "$EXPORTER" --web.listen-address="127.0.0.1:$exporter_port" --extend.query-path="$yaml" \
         --disable-default-metrics --disable-settings-metrics --log.level=info >"$work/$name.log" 2>&1 &
