@@ -47,6 +47,15 @@ record_counts() {
         record "$1" 0 1
     fi
 }
+# run_tier NAME DESCRIPTION COMMAND...: runs a tier whose script ends with "N passed, N failed",
+# its output shown and kept in $work/NAME.log, and records its counts.
+run_tier() {
+    local name=$1
+    log "$2"
+    shift 2
+    "$@" 2>&1 | tee "$work/$name.log"
+    record_counts "$name" "$work/$name.log"
+}
 work=$(mktemp -d /tmp/llmtrace-test.XXXXXX)
 chmod 755 "$work"
 summary=$work/summary
@@ -95,35 +104,21 @@ if eval "export $(scripts/pgcluster.sh start "$work/pg" "$PORT")"; then
     bash test/upgrade.sh 2>&1 | tee "$work/upgrade.log"
     record "upgrade" "$(grep -c '^ok - ' "$work/upgrade.log")" "$(grep -c '^FAILED - ' "$work/upgrade.log")"
     grep -qE '^(ok|FAILED) - ' "$work/upgrade.log" || record "upgrade (did not run)" 0 1
-    log "multi-session tests (test/sessions)"
-    PGDATA="$work/pg/data" bash test/sessions/run.sh 2>&1 | tee "$work/sessions.log"
-    record_counts "sessions" "$work/sessions.log"
-    log "Grafana dashboards: validated, every query run with Grafana's macros expanded (test/grafana)"
-    bash test/grafana/run.sh 2>&1 | tee "$work/grafana.log"
-    record_counts "grafana" "$work/grafana.log"
-    log "Prometheus: prometheus-postgres-exporter with integrations/prometheus/queries.yaml (test/prometheus)"
-    bash test/prometheus/run.sh 2>&1 | tee "$work/prometheus.log"
-    record_counts "prometheus" "$work/prometheus.log"
+    run_tier sessions "multi-session tests (test/sessions)" env PGDATA="$work/pg/data" bash test/sessions/run.sh
+    run_tier grafana "Grafana dashboards: validated, every query run with Grafana's macros expanded (test/grafana)" \
+        bash test/grafana/run.sh
+    run_tier prometheus "Prometheus: prometheus-postgres-exporter with integrations/prometheus/queries.yaml (test/prometheus)" \
+        bash test/prometheus/run.sh
 else
     cat "$work/pg/server.log" 2>/dev/null | tail -20
     record "regression + isolation" 0 1
 fi
 
-log "llmtrace-listen end to end (test/listen)"
-bash test/listen/run.sh 2>&1 | tee "$work/listen.log"
-record_counts "listen" "$work/listen.log"
-
-log "maintenance under pg_cron (test/cron)"
-bash test/cron/run.sh 2>&1 | tee "$work/cron.log"
-record_counts "cron" "$work/cron.log"
-
-log "llmtrace-gateway end to end (test/gateway)"
-bash test/gateway/run.sh 2>&1 | tee "$work/gateway.log"
-record_counts "gateway" "$work/gateway.log"
-
-log "the dashboard page in headless Chromium (test/page)"
-LLMTRACE_TEST_ARTIFACTS=${LLMTRACE_TEST_ARTIFACTS:-$root/test/artifacts} bash test/page/run.sh 2>&1 | tee "$work/page.log"
-record_counts "page" "$work/page.log"
+run_tier listen "llmtrace-listen end to end (test/listen)" bash test/listen/run.sh
+run_tier cron "the periodic functions under pg_cron (test/cron)" bash test/cron/run.sh
+run_tier gateway "llmtrace-gateway end to end (test/gateway)" bash test/gateway/run.sh
+run_tier page "the dashboard page in headless Chromium (test/page)" \
+    env LLMTRACE_TEST_ARTIFACTS="${LLMTRACE_TEST_ARTIFACTS:-$root/test/artifacts}" bash test/page/run.sh
 
 log "fuzzing the normalizer for ${FUZZ_SECONDS}s (libFuzzer, ASan, UBSan)"
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
